@@ -1,0 +1,127 @@
+"""What every command shares: settings and store, consoles, report and table output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from socialcredit.errors import InvalidInput
+from socialcredit.ingest.report import Report
+from socialcredit.settings import Settings
+from socialcredit.store.db import create_engine, require_ready
+from socialcredit.timeutil import parse_instant
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+T = TypeVar("T")
+
+
+@dataclass
+class State:
+    settings: Settings
+    _engine: sa.Engine | None = field(default=None, init=False)
+
+    def engine(self, check: bool = True) -> sa.Engine:
+        if self._engine is None:
+            self._engine = create_engine(self.settings)
+        if check:
+            require_ready(self._engine)
+        return self._engine
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+def instant_option(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value, name)
+    except InvalidInput as error:
+        raise InvalidInput(name, error.reason) from None
+
+
+def print_report(report: Report, report_file: Path | None, shown: int = 20) -> None:
+    colour = "green" if report.ok else "yellow"
+    out.print(f"[{colour}]{report.summary()}[/] in {report.seconds:.1f} s")
+    if report_file is not None:
+        with report_file.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "field", "reason"])
+            writer.writerows((r.line, r.field, r.reason) for r in report.rejected)
+        out.print(f"the full report is in {report_file}")
+    if report.rejected:
+        table = Table("line", "field", "reason", title="rejected rows", title_justify="left")
+        for rejection in report.rejected[:shown]:
+            table.add_row(str(rejection.line), rejection.field, rejection.reason)
+        err.print(table)
+        if len(report.rejected) > shown:
+            err.print(
+                f"… and {len(report.rejected) - shown} more problems"
+                + ("" if report_file else " (write them all with --report FILE)")
+            )
+
+
+def counting(rows: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Pass rows through while a progress bar counts them (on stderr, only on a terminal)."""
+    if not err.is_terminal:
+        yield from rows
+        return
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        for n, row in enumerate(rows, start=1):
+            if n % 5000 == 0:
+                progress.update(task, completed=n)
+            yield row
+
+
+def write_table(table: pa.Table, fmt: str, path: Path | None) -> None:
+    """Write CSV or Parquet to `path`, or CSV to standard output."""
+    if fmt == "parquet":
+        if path is None:
+            raise InvalidInput("out", "Parquet needs a file: pass --out FILE")
+        pq.write_table(table, path, compression="zstd")
+    elif fmt == "csv":
+        if path is None:
+            buffer = io.BytesIO()
+            pacsv.write_csv(table, buffer, pacsv.WriteOptions(quoting_style="needed"))
+            sys.stdout.write(buffer.getvalue().decode())
+            return
+        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    else:
+        raise InvalidInput("format", f"{fmt!r} is not csv or parquet")
+    err.print(f"wrote {table.num_rows:,} rows to {path}")
+
+
+def kv_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
+    table = Table(show_header=False, title=title, title_justify="left", box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table

@@ -1,0 +1,193 @@
+"""scs demo: a synthetic city through the whole pipeline, and a summary of what came out."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import pyarrow.compute as pc
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from socialcredit.cli.common import err, out, state
+from socialcredit.engine.outcome import Outcome
+from socialcredit.errors import InvalidInput
+from socialcredit.simulate.demo import DemoResult, run_demo
+from socialcredit.simulate.population import CityConfig
+from socialcredit.store.db import reset_store
+from socialcredit.store.registry import first_identifiers
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)
+
+
+def demo_command(
+    ctx: typer.Context,
+    people: Annotated[int, typer.Option(min=10, help="People in the city.")] = 50_000,
+    orgs: Annotated[int, typer.Option(min=1, help="Organizations.")] = 3_000,
+    authorities: Annotated[int, typer.Option(min=1, help="Government bodies.")] = 20,
+    years: Annotated[int, typer.Option(min=1, max=10, help="Years of records.")] = 2,
+    seed: Annotated[int, typer.Option(help="Same seed, same city, same scores.")] = 7,
+    until: Annotated[
+        str,
+        typer.Option(
+            help="The day the records end and the evaluation describes (not in the future)."
+        ),
+    ] = "2026-11-01",
+    reset: Annotated[
+        bool,
+        typer.Option(help="Delete everything in the store first (SCS_HOME or SCS_DATABASE_URL)."),
+    ] = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="Start the server afterwards (arrives with the service)."
+        ),
+    ] = True,
+) -> None:
+    """Build a synthetic city, ingest it, evaluate every bundled pack, and summarise."""
+    try:
+        end = date.fromisoformat(until)
+    except ValueError:
+        raise InvalidInput("until", f"{until!r} is not a date (YYYY-MM-DD)") from None
+    if end > date.today():
+        raise InvalidInput(
+            "until", f"{end} is in the future; records cannot be reported before they happen"
+        )
+    s = state(ctx)
+    engine = s.engine(check=False)
+    if reset:
+        reset_store(engine)
+    config = CityConfig(
+        people=people, orgs=orgs, authorities=authorities, years=years, seed=seed, until=end
+    )
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("starting")
+        result = run_demo(
+            engine,
+            s.settings,
+            config,
+            progress=lambda message: bar.update(task, description=message),
+        )
+    with engine.connect() as conn:
+        print_summary(result, conn)
+    if serve:
+        err.print(
+            "[dim]The HTTP service is not part of this version yet; the store is ready "
+            "for the commands above.[/]"
+        )
+
+
+def _histogram(outcome: Outcome, bins: int = 12) -> Table:
+    table = Table("score", "subjects", "", box=None, pad_edge=False)
+    pairs = outcome.distribution
+    if not pairs:
+        return table
+    low, high = pairs[0][0], pairs[-1][0]
+    width = max(1, -(-(high - low + 1) // bins))
+    counts: dict[int, int] = {}
+    for score, n in pairs:
+        start = low + (score - low) // width * width
+        counts[start] = counts.get(start, 0) + n
+    peak = max(counts.values())
+    for start in range(low, high + 1, width):
+        n = counts.get(start, 0)
+        table.add_row(f"{start}–{start + width - 1}", f"{n:,}", "█" * round(30 * n / peak))
+    return table
+
+
+def print_summary(result: DemoResult, conn: object) -> None:
+    c = result.config
+    _, relationships, records = result.reports
+    out.print(
+        f"[bold]Synthetic city[/] (seed {c.seed}): {c.people:,} people, {c.orgs:,} "
+        f"organizations, {c.authorities} authorities; {relationships.accepted:,} "
+        f"relationships; {records.total:,} records from 14 sources over {c.years} years "
+        f"to {c.until}"
+    )
+    for report in result.reports:
+        if report.rejected:
+            err.print(f"[red]{report.summary()}[/]")
+    run = result.run
+    assert run is not None
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.steps.items())
+    out.print(f"[bold]Steps[/]: {steps}; total {sum(result.steps.values()):.1f} s")
+    table = Table(
+        "policy",
+        "scored",
+        "load + register",
+        "stages (s)",
+        "total (s)",
+        title="Evaluation",
+        title_justify="left",
+    )
+    shared = run.timings["load"] + run.timings["register"]
+    for r in run.results:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in r.outcome.timings.items() if v >= 0.01)
+        table.add_row(
+            r.policy.name,
+            f"{r.outcome.counts['scored']:,}",
+            f"{shared:.2f}",
+            stages,
+            f"{r.seconds:.2f}",
+        )
+    out.print(table)
+    for r in run.results:
+        _print_policy(r.outcome)
+    _print_tour(run, conn)
+
+
+def _print_policy(outcome: Outcome) -> None:
+    policy = outcome.policy
+    out.rule(f"{policy.name} {policy.version}: {policy.title}")
+    scored = outcome.scores.num_rows
+    if policy.scores and scored:
+        out.print(_histogram(outcome))
+        tiers = Table("tier", "subjects", "share", box=None)
+        for tier in policy.tiers:
+            n = int(pc.sum(pc.equal(outcome.scores["tier"], tier.name)).as_py() or 0)
+            tiers.add_row(tier.name, f"{n:,}", f"{100 * n / scored:.1f}%")
+        out.print(tiers)
+    for definition in policy.lists:
+        n = outcome.counts.get(f"list:{definition.name}", 0)
+        out.print(
+            f"list [bold]{definition.name}[/] ({definition.kind}"
+            f"{', public' if definition.public else ''}): {n:,}"
+        )
+    if policy.measures:
+        measures = Table("measure", "kind", "authority", "in force", box=None)
+        for measure in policy.measures:
+            measures.add_row(
+                measure.name,
+                measure.kind,
+                measure.authority,
+                f"{outcome.counts.get(f'measure:{measure.name}', 0):,}",
+            )
+        out.print(measures)
+
+
+def _print_tour(run: object, conn: object) -> None:
+    results = {r.policy.name: r.outcome for r in run.results}  # type: ignore[attr-defined]
+    examples: list[tuple[str, str]] = []
+    national = results.get("national")
+    if national is not None and national.decisions.num_rows:
+        banned = national.decisions.filter(pc.equal(national.decisions["measure"], "flight_ban"))
+        if banned.num_rows:
+            examples.append(("flight_ban", str(banned["sid"][0].as_py())))
+    sesame = results.get("sesame")
+    lowest = None
+    if sesame is not None and sesame.scores.num_rows:
+        index = pc.index(sesame.scores["score"], pc.min(sesame.scores["score"])).as_py()
+        lowest = sesame.scores["sid"][index].as_py()
+    ids = [int(sid) for _, sid in examples] + ([lowest] if lowest is not None else [])
+    names = first_identifiers(conn, ids)  # type: ignore[arg-type]
+    out.rule("Try next")
+    if lowest is not None:
+        out.print(f"  scs explain {names[lowest]} --policy sesame")
+    for measure, sid in examples:
+        out.print(f"  scs check {measure} {names[int(sid)]}")
+    out.print("  scs scores export --policy sesame --out sesame.csv")
+    out.print("  scs policy lint")

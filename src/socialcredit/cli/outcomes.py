@@ -1,0 +1,245 @@
+"""evaluate, evaluations, scores export, decisions export, explain, check."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from socialcredit.cli.common import err, instant_option, out, state, write_table
+from socialcredit.reports import SubjectReport, check_measure, evaluation_for, explain_subject
+from socialcredit.runs import Run, run_evaluations
+from socialcredit.store.evaluations import decisions_export, list_evaluations, scores_export
+from socialcredit.store.policies import get_policy
+from socialcredit.timeutil import format_instant
+
+scores_app = typer.Typer(help="Export scores.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Export decisions (measures in force).", no_args_is_help=True)
+evaluations_app = typer.Typer(help="List stored evaluations.", no_args_is_help=True)
+
+PolicyOption = Annotated[str, typer.Option("--policy", help="Policy name.")]
+EvaluationOption = Annotated[
+    int | None,
+    typer.Option("--evaluation", help="A stored evaluation id (default: the policy's latest)."),
+]
+ExportFormat = Annotated[str, typer.Option("--format", help="csv or parquet.")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="File (default: CSV on stdout).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
+    app.command("explain")(explain_command)
+    app.command("check")(check_command)
+    app.add_typer(scores_app, name="scores")
+    app.add_typer(decisions_app, name="decisions")
+    app.add_typer(evaluations_app, name="evaluations")
+
+
+def evaluate_command(
+    ctx: typer.Context,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy", help="Policy to evaluate (repeatable; default: every policy in force)."
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO 8601 instant the outcome describes (default: now)."),
+    ] = None,
+    known_at: Annotated[
+        str | None,
+        typer.Option(
+            "--known-at", help="Use only what was received by this instant (default: now)."
+        ),
+    ] = None,
+) -> None:
+    """Evaluate policies and store the outcomes (one evaluation per policy)."""
+    s = state(ctx)
+    engine = s.engine()
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("starting")
+        run = run_evaluations(
+            engine,
+            s.settings,
+            policy or None,
+            instant_option(as_of, "as-of"),
+            instant_option(known_at, "known-at"),
+            progress=lambda message: bar.update(task, description=message),
+        )
+    print_run(run)
+
+
+def print_run(run: Run) -> None:
+    out.print(
+        f"as of {format_instant(run.as_of)}, known at {format_instant(run.known_at)}; "
+        f"loaded the store in {run.timings['load']:.2f} s"
+    )
+    table = Table(
+        "evaluation",
+        "policy",
+        "version",
+        "subjects",
+        "records counted",
+        "listed",
+        "decisions",
+        "seconds",
+        "stages (s)",
+    )
+    for r in run.results:
+        c = r.outcome.counts
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in r.outcome.timings.items() if v >= 0.005)
+        table.add_row(
+            str(r.evaluation_id),
+            r.policy.name,
+            r.policy.version,
+            f"{c['scored']:,}",
+            f"{c['records_counted']:,}",
+            f"{c['listed']:,}",
+            f"{c['decisions']:,}",
+            f"{r.seconds:.2f}",
+            stages,
+        )
+    out.print(table)
+    for r in run.results:
+        if r.outcome.unmatched_types:
+            shown = ", ".join(r.outcome.unmatched_types[:6])
+            more = len(r.outcome.unmatched_types) - 6
+            err.print(
+                f"{r.policy.name}: ignores {len(r.outcome.unmatched_types)} record types "
+                f"no rule, list or condition uses ({shown}{f', … {more} more' if more > 0 else ''})"
+            )
+
+
+@evaluations_app.command("list")
+def evaluations_list(
+    ctx: typer.Context,
+    policy: Annotated[str | None, typer.Option("--policy", help="Only this policy.")] = None,
+) -> None:
+    """List stored evaluations, oldest first."""
+    with state(ctx).engine().connect() as conn:
+        found = list_evaluations(conn, policy)
+    table = Table("id", "policy", "version", "as of", "known at", "subjects", "decisions", "engine")
+    for e in found:
+        table.add_row(
+            str(e.id),
+            e.policy_name,
+            e.policy_version,
+            format_instant(e.as_of),
+            format_instant(e.known_at),
+            f"{e.counts.get('scored', 0):,}",
+            f"{e.counts.get('decisions', 0):,}",
+            e.engine,
+        )
+    out.print(table)
+
+
+@scores_app.command("export")
+def scores_export_command(
+    ctx: typer.Context,
+    policy: PolicyOption,
+    fmt: ExportFormat = "csv",
+    out_file: OutOption = None,
+    evaluation: EvaluationOption = None,
+) -> None:
+    """subject, score, tier, percentile, then one column per category."""
+    with state(ctx).engine().connect() as conn:
+        found = evaluation_for(conn, policy, evaluation)
+        document = get_policy(conn, policy, found.policy_version).policy
+        if not document.scores:
+            err.print(
+                f"policy {policy} has model: none and computes no score; see `scs decisions export`"
+            )
+            raise typer.Exit(2)
+        table = scores_export(conn, found.id, list(document.categories))
+    write_table(table, fmt, out_file)
+
+
+@decisions_app.command("export")
+def decisions_export_command(
+    ctx: typer.Context,
+    policy: PolicyOption,
+    fmt: ExportFormat = "csv",
+    out_file: OutOption = None,
+    evaluation: EvaluationOption = None,
+    measure: Annotated[str | None, typer.Option(help="Only this measure.")] = None,
+) -> None:
+    """measure, subject, cause_subject, kind, since: every measure in force."""
+    with state(ctx).engine().connect() as conn:
+        found = evaluation_for(conn, policy, evaluation)
+        table = decisions_export(conn, found.id, measure)
+    write_table(table, fmt, out_file)
+
+
+def check_command(
+    ctx: typer.Context,
+    measure: Annotated[str, typer.Argument(help="Measure name, e.g. flight_ban.")],
+    identifier: Annotated[str, typer.Argument(help="scheme:value")],
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy", help="The policy that declares the measure (needed if several do)."
+        ),
+    ] = None,
+) -> None:
+    """The gate check a relying party asks: does MEASURE apply to this subject? (JSON)"""
+    with state(ctx).engine().connect() as conn:
+        answer = check_measure(conn, measure, identifier, policy)
+    out.print_json(json.dumps(answer))
+
+
+def explain_command(
+    ctx: typer.Context,
+    identifier: Annotated[str, typer.Argument(help="scheme:value")],
+    policy: PolicyOption,
+    evaluation: EvaluationOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    records: Annotated[int, typer.Option(help="Records to show per factor.")] = 3,
+) -> None:
+    """Why this subject has its score, tier, lists and measures, record by record."""
+    with state(ctx).engine().connect() as conn:
+        report = explain_subject(conn, identifier, policy, evaluation)
+    if as_json:
+        out.print_json(json.dumps(_jsonable(report), default=str))
+        return
+    print_explanation(report, records)
+    if not report.reproduced:
+        err.print("[yellow]warning:[/] the recomputed score differs from the stored one")
+
+
+def _jsonable(report: SubjectReport) -> dict[str, Any]:
+    e = dataclasses.asdict(report.explanation)
+    e["subject"] = report.subject.identifier
+    e["evaluation"] = report.evaluation.id
+    e["as_of"] = format_instant(report.evaluation.as_of)
+    e["policy_version"] = report.evaluation.policy_version
+    for decision in e["decisions"]:
+        decision["cause_subject"] = report.names.get(decision.pop("cause_sid"))
+        decision["since"] = format_instant(_instant(decision.pop("since_us")))
+        decision.pop("sid")
+    for listed in e["lists"]:
+        listed["since"] = format_instant(_instant(listed.pop("since_us")))
+        listed["until"] = format_instant(_instant(listed.pop("until_us")))
+        listed.pop("sid")
+    for influence in e["influences"]:
+        influence["neighbour"] = report.names.get(influence["neighbour"])
+    e.pop("sid")
+    return e
+
+
+def _instant(us: object) -> Any:
+    from socialcredit.timeutil import from_us
+
+    return from_us(int(us))  # type: ignore[call-overload]
+
+
+def print_explanation(report: SubjectReport, per_factor: int) -> None:
+    from socialcredit.cli.explain_view import render
+
+    render(report, per_factor)

@@ -1,0 +1,182 @@
+"""init, sources, subjects, relationships, ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from socialcredit.cli.common import counting, kv_table, out, print_report, state
+from socialcredit.ingest.accept import OPTIONAL, REQUIRED, accept_records
+from socialcredit.ingest.readers import read_rows
+from socialcredit.ingest.registry import (
+    RELATIONSHIP_COLUMNS,
+    RELATIONSHIP_OPTIONAL,
+    SUBJECT_COLUMNS,
+    SUBJECT_OPTIONAL,
+    import_relationships,
+    import_subjects,
+)
+from socialcredit.ingest.report import Report
+from socialcredit.store.db import init_store
+from socialcredit.store.registry import count_subjects, find_subject
+from socialcredit.store.sources import add_source, get_source, list_sources
+from socialcredit.timeutil import now
+
+sources_app = typer.Typer(
+    help="Register and list the sources that may submit records.", no_args_is_help=True
+)
+subjects_app = typer.Typer(help="Import and look up subjects.", no_args_is_help=True)
+relationships_app = typer.Typer(help="Import relationships between subjects.", no_args_is_help=True)
+
+ReportOption = Annotated[
+    Path | None, typer.Option("--report", help="Write every rejected row to this CSV file.")
+]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="csv, jsonl or parquet (default: by extension).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("ingest")(ingest)
+    app.add_typer(sources_app, name="sources")
+    app.add_typer(subjects_app, name="subjects")
+    app.add_typer(relationships_app, name="relationships")
+
+
+def _finish(report: Report) -> None:
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the store (or upgrade its schema to this version)."""
+    engine = state(ctx).engine(check=False)
+    revision = init_store(engine)
+    out.print(
+        f"store ready at {engine.url.render_as_string(hide_password=True)} (schema {revision})"
+    )
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    source_id: Annotated[str, typer.Argument(metavar="ID", help="e.g. court-weihai")],
+    kind: Annotated[str, typer.Option(help="court, bank, tax, platform, utility, …")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the id).")] = None,
+    reliability: Annotated[float, typer.Option(help="In (0, 1]; scales every weight.")] = 1.0,
+    types: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated record types it may submit, e.g. 'court.*,credit.repair.approved'"
+            " (default: any type)."
+        ),
+    ] = None,
+) -> None:
+    """Register a source. Re-adding an identical source changes nothing."""
+    patterns = None if types is None else types.split(",")
+    with state(ctx).engine().begin() as conn:
+        source, created = add_source(conn, source_id, kind, name, reliability, patterns)
+    allowed = ", ".join(source.types) if source.types else "any type"
+    verb = "registered" if created else "already registered"
+    out.print(
+        f"{verb}: {source.id} ({source.kind}, reliability {source.reliability}); "
+        f"may submit {allowed}"
+    )
+
+
+@sources_app.command("list")
+def sources_list(ctx: typer.Context) -> None:
+    """List the registered sources."""
+    with state(ctx).engine().connect() as conn:
+        found = list_sources(conn)
+    table = Table("id", "name", "kind", "reliability", "types")
+    for s in found:
+        table.add_row(s.id, s.name, s.kind, f"{s.reliability:g}", ", ".join(s.types or ["any"]))
+    out.print(table)
+
+
+@subjects_app.command("import")
+def subjects_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV: identifier,kind,name,region,born")],
+    fmt: FormatOption = None,
+    report_file: ReportOption = None,
+) -> None:
+    """Register subjects. Valid rows are kept; each rejected row is reported."""
+    rows = read_rows(file, SUBJECT_COLUMNS, SUBJECT_OPTIONAL, fmt)
+    with state(ctx).engine().begin() as conn:
+        report = import_subjects(conn, counting(rows, f"importing {file.name}"), now())
+    print_report(report, report_file)
+    _finish(report)
+
+
+@subjects_app.command("show")
+def subjects_show(
+    ctx: typer.Context, identifier: Annotated[str, typer.Argument(help="scheme:value")]
+) -> None:
+    """Show a registered subject."""
+    with state(ctx).engine().connect() as conn:
+        subject = find_subject(conn, identifier)
+    out.print(
+        kv_table(
+            [
+                ("identifiers", ", ".join(subject.identifiers)),
+                ("kind", subject.kind),
+                ("name", subject.name),
+                ("region", subject.region or "-"),
+                (
+                    "born" if subject.kind == "person" else "founded",
+                    subject.born or subject.founded or "-",
+                ),
+            ]
+        )
+    )
+
+
+@subjects_app.command("count")
+def subjects_count(ctx: typer.Context) -> None:
+    """Count the registered subjects by kind."""
+    with state(ctx).engine().connect() as conn:
+        counts = count_subjects(conn)
+    out.print(kv_table(sorted(counts.items())))
+
+
+@relationships_app.command("import")
+def relationships_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV: from,to,kind,weight,valid_from,valid_to")],
+    fmt: FormatOption = None,
+    report_file: ReportOption = None,
+) -> None:
+    """Register relationships between registered subjects."""
+    rows = read_rows(file, RELATIONSHIP_COLUMNS, RELATIONSHIP_OPTIONAL, fmt)
+    with state(ctx).engine().begin() as conn:
+        report = import_relationships(conn, counting(rows, f"importing {file.name}"), now())
+    print_report(report, report_file)
+    _finish(report)
+
+
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, JSON Lines or Parquet: record_id, subject, "
+            "type, occurred_at, value[, supersedes, attrs]"
+        ),
+    ],
+    source: Annotated[str, typer.Option(help="The registered source that sends the records.")],
+    fmt: FormatOption = None,
+    report_file: ReportOption = None,
+) -> None:
+    """Append records from a registered source. Re-ingesting a file changes nothing."""
+    with state(ctx).engine().begin() as conn:
+        sender = get_source(conn, source)
+        rows = read_rows(file, REQUIRED, OPTIONAL, fmt)
+        report = accept_records(conn, sender, counting(rows, f"ingesting {file.name}"), now())
+    print_report(report, report_file)
+    _finish(report)

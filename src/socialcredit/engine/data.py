@@ -1,0 +1,127 @@
+"""The engine's inputs: the record log and the registry as Arrow tables, bound to an engine.
+
+`Inputs` is engine-neutral (plain Arrow). `EngineData` registers it with an Ibis backend
+(DuckDB here); every step of the evaluation plan is an Ibis expression over these tables, so the
+same plan can run on another Ibis backend. Instants are integer microseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+SUBJECTS = pa.schema(
+    [
+        ("sid", pa.int64()),
+        ("kind", pa.string()),
+        ("region", pa.string()),
+        ("born", pa.int64()),
+        ("registered_us", pa.int64()),
+    ]
+)
+RELATIONSHIPS = pa.schema(
+    [
+        ("src", pa.int64()),
+        ("dst", pa.int64()),
+        ("kind", pa.string()),
+        ("weight", pa.float64()),
+        ("valid_from_us", pa.int64()),
+        ("valid_to_us", pa.int64()),
+        ("recorded_us", pa.int64()),
+    ]
+)
+SOURCES = pa.schema([("source", pa.string()), ("reliability", pa.float64())])
+RECORDS = pa.schema(
+    [
+        ("rid", pa.int64()),
+        ("source", pa.string()),
+        ("record_id", pa.string()),
+        ("sid", pa.int64()),
+        ("type", pa.string()),
+        ("occurred_us", pa.int64()),
+        ("received_us", pa.int64()),
+        ("value", pa.float64()),
+    ]
+)
+STATUS = pa.schema(
+    [("rid", pa.int64()), ("status", pa.string()), ("at_us", pa.int64()), ("seq", pa.int64())]
+)
+SCHEMAS: dict[str, pa.Schema] = {
+    "subjects": SUBJECTS,
+    "relationships": RELATIONSHIPS,
+    "sources": SOURCES,
+    "records": RECORDS,
+    "status": STATUS,
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything `evaluate` reads, as Arrow tables with the schemas above.
+
+    `status` is the log of record status changes (retractions, disputes, supersessions); a record
+    with no change is active. `records` may be the whole log or only the records of the subjects
+    an evaluation needs (see `socialcredit.engine.focus`).
+    """
+
+    subjects: pa.Table
+    relationships: pa.Table
+    sources: pa.Table
+    records: pa.Table
+    status: pa.Table
+
+    @classmethod
+    def from_rows(cls, **tables: Iterable[Mapping[str, Any]]) -> Inputs:
+        """Build from lists of dicts (tests and small fixtures); missing tables are empty."""
+        out = {}
+        for name, schema in SCHEMAS.items():
+            rows = list(tables.pop(name, []))
+            out[name] = pa.Table.from_pylist(rows, schema=schema)
+        if tables:
+            raise TypeError(f"unknown tables: {sorted(tables)}")
+        return cls(**out)
+
+    def __post_init__(self) -> None:
+        for name, schema in SCHEMAS.items():
+            table = getattr(self, name)
+            if not table.schema.equals(schema):
+                object.__setattr__(self, name, table.select(schema.names).cast(schema))
+
+
+@dataclass
+class EngineData:
+    """Inputs registered with an Ibis backend; build once, evaluate many policies."""
+
+    inputs: Inputs
+    threads: int | None = None
+    memory_limit: str | None = None
+    con: Any = field(init=False)
+    _types: list[str] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        options: dict[str, Any] = {}
+        if self.threads:
+            options["threads"] = self.threads
+        if self.memory_limit:
+            options["memory_limit"] = self.memory_limit
+        self.con = ibis.duckdb.connect(**options)
+        for name in SCHEMAS:
+            self.con.create_table(name, obj=getattr(self.inputs, name), temp=True)
+
+    @property
+    def engine(self) -> str:
+        return "duckdb"
+
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def record_types(self) -> list[str]:
+        """The distinct record types in the log (a small list; the type map is built from it)."""
+        if self._types is None:
+            types = self.table("records").select("type").distinct().to_pyarrow()
+            self._types = sorted(types.column("type").to_pylist())
+        return self._types

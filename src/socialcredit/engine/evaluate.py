@@ -1,0 +1,385 @@
+"""`evaluate()`: the one function that computes scores, tiers, lists and measures.
+
+    outcome = evaluate(data, policy, as_of, known_at=None, subjects=None)
+
+Batch runs, "what was my score on 1 March?", explanations and subset (real-time) refreshes
+all call it. With `subjects`, it evaluates only what those subjects' rows depend on: their
+`hops`-ball for the network category, their guardians and the organizations they represent (for
+collateral measures), and returns exactly the rows the full evaluation gives for them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+from socialcredit.engine import measures as measures_stage
+from socialcredit.engine.data import EngineData
+from socialcredit.engine.lists import memberships, record_atoms
+from socialcredit.engine.network import (
+    Edges,
+    Propagation,
+    ball,
+    influence_table,
+    network_edges,
+    propagate,
+)
+from socialcredit.engine.outcome import Outcome
+from socialcredit.engine.scoring import (
+    FIXED,
+    Distribution,
+    base_values,
+    category_sums,
+    contributions,
+    distribution_of,
+    final_scores,
+    percentile_table,
+)
+from socialcredit.engine.typemap import TypeMap, build_typemap
+from socialcredit.engine.views import Instant, live_edges, live_records, scope
+from socialcredit.policy.load import policy_digest
+from socialcredit.policy.schema import Policy
+from socialcredit.timeutil import to_us
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def _ids(values: np.ndarray) -> ibis.Table:
+    return ibis.memtable(pa.table({"sid": pa.array(values, pa.int64())}))
+
+
+def _only(table: ibis.Table, ids: np.ndarray | None) -> ibis.Table:
+    return table if ids is None else table.semi_join(_ids(ids), "sid")
+
+
+def evaluate(
+    data: EngineData,
+    policy: Policy,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    *,
+    subjects: Sequence[int] | None = None,
+    distribution: Distribution | None = None,
+    explain: bool = False,
+) -> Outcome:
+    """Evaluate `policy` over `data` at `as_of`, as known at `known_at`.
+
+    subjects:     subject ids (sid) to evaluate; None evaluates everyone the policy scores.
+    distribution: the population's score histogram for percentiles. A subset evaluation without
+                  one scores the whole population once to get it (exact, but not fast).
+    explain:      also return per-record contributions and network influences of `subjects`.
+    """
+    at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
+    clock = _Clock()
+    with clock.stage("plan"):
+        typemap = build_typemap(policy, data.record_types())
+        inscope = scope(data, policy, at)
+        records = live_records(data, at)
+    plan = _Plan(data, policy, at, typemap, inscope, records, clock)
+    wanted = None if subjects is None else np.unique(np.asarray(subjects, dtype=np.int64))
+    causes = None if wanted is None else plan.causes_of(wanted)
+
+    scores = plan.scores(causes)
+    if scores is not None and distribution is None:
+        full = scores if wanted is None else plan.scores(None)
+        assert full is not None
+        with clock.stage("percentiles"):
+            distribution = distribution_of(full)
+    with clock.stage("lists"):
+        listed = memberships(records, typemap, _only(inscope, causes), at).cache()
+    with clock.stage("measures"):
+        decisions = plan.decisions(scores, listed, causes)
+
+    with clock.stage("collect"):
+        score_rows = plan.collect_scores(scores, distribution or [], wanted)
+        list_rows = _only(listed, wanted).order_by("list", "sid").to_pyarrow()
+        list_rows = pa.table(
+            {
+                "list": pa.array(
+                    [policy.lists[i].name for i in list_rows["list"].to_pylist()], pa.string()
+                ),
+                "sid": list_rows["sid"].cast(pa.int64()),
+                "since_us": list_rows["since"].cast(pa.int64()),
+                "until_us": list_rows["until"].cast(pa.int64()),
+            }
+        )
+        decision_rows = (
+            decisions
+            if wanted is None
+            else decisions.filter(pa.compute.is_in(decisions["sid"], pa.array(wanted)))
+        )
+    contributions_rows = influences = None
+    if explain and wanted is not None:
+        with clock.stage("explain"):
+            contributions_rows, influences = plan.explanation(wanted)
+    counts = {
+        "subjects": int(sum(c for _, c in distribution or [])) if wanted is None else len(wanted),
+        "scored": score_rows.num_rows,
+        "listed": list_rows.num_rows,
+        "decisions": decision_rows.num_rows,
+        "records_counted": int(pa.compute.sum(score_rows["records"]).as_py() or 0)
+        if score_rows.num_rows
+        else 0,
+    }
+    for definition in policy.lists:
+        counts[f"list:{definition.name}"] = int(
+            pa.compute.sum(pa.compute.equal(list_rows["list"], definition.name)).as_py() or 0
+        )
+    for measure in policy.measures:
+        counts[f"measure:{measure.name}"] = int(
+            pa.compute.sum(pa.compute.equal(decision_rows["measure"], measure.name)).as_py() or 0
+        )
+    return Outcome(
+        policy=policy,
+        digest=policy_digest(policy),
+        as_of=as_of,
+        known_at=known_at,
+        scores=score_rows,
+        lists=list_rows,
+        decisions=decision_rows,
+        distribution=list(distribution or []),
+        timings=clock.timings,
+        counts=counts,
+        contributions=contributions_rows,
+        influences=influences,
+        unmatched_types=typemap.unmatched,
+    )
+
+
+def dependencies(
+    data: EngineData,
+    policy: Policy,
+    subjects: Sequence[int],
+    as_of: datetime,
+    known_at: datetime | None = None,
+) -> np.ndarray:
+    """The subjects whose records a subset evaluation of `subjects` reads (sorted ids).
+
+    Callers that hold only the registry use it to load just those records (see reports).
+    """
+    at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
+    plan = _Plan(
+        data,
+        policy,
+        at,
+        build_typemap(policy, []),
+        scope(data, policy, at),
+        live_records(data, at),
+        _Clock(),
+    )
+    causes = plan.causes_of(np.unique(np.asarray(subjects, dtype=np.int64)))
+    if plan.network is None:
+        return causes
+    return ball(plan.edges, causes, plan.network.hops)
+
+
+class _Plan:
+    """The stages of one evaluation, sharing the views built for it."""
+
+    def __init__(
+        self,
+        data: EngineData,
+        policy: Policy,
+        at: Instant,
+        typemap: TypeMap,
+        inscope: ibis.Table,
+        records: ibis.Table,
+        clock: _Clock,
+    ) -> None:
+        self.data, self.policy, self.at, self.typemap = data, policy, at, typemap
+        self.inscope, self.records, self.clock = inscope, records, clock
+        self.network = (
+            policy.categories[policy.network_category].network
+            if (policy.network_category)
+            else None
+        )
+        self._edges: Edges | None = None
+        self._propagation: Propagation | None = None
+
+    @property
+    def edges(self) -> Edges:
+        if self._edges is None:
+            assert self.network is not None
+            with self.clock.stage("network"):
+                self._edges = network_edges(self.data, self.network, self.inscope, self.at)
+        return self._edges
+
+    def causes_of(self, wanted: np.ndarray) -> np.ndarray:
+        """The subjects whose conditions can put a measure on `wanted`: themselves, their
+        guardians (dependents targets) and the organizations they represent."""
+        targets = {t for m in self.policy.measures for t in m.targets}
+        found = [wanted]
+        for kind, column, other in (
+            ("dependents", "dst", "src"),
+            ("legal_representatives", "src", "dst"),
+        ):
+            if kind not in targets:
+                continue
+            relation = "guardian" if kind == "dependents" else "legal_representative"
+            edges = live_edges(self.data, self.at, [relation])
+            hit = edges.filter(edges[column].isin(_ids(wanted).sid)).select(sid=edges[other])
+            found.append(hit.to_pyarrow()["sid"].to_numpy())
+        return np.unique(np.concatenate(found).astype(np.int64))
+
+    def scores(self, causes: np.ndarray | None) -> ibis.Table | None:
+        """Score rows (sid, kind, categories, score, tier) of `causes` (None: everyone)."""
+        policy = self.policy
+        if not policy.scores:
+            return None
+        focus = causes
+        if self.network is not None and causes is not None:
+            focus = ball(self.edges, causes, self.network.hops)
+        with self.clock.stage("categories"):
+            counting = contributions(
+                _only(self.records, focus), self.typemap, self.data.table("sources"), self.at
+            )
+            sums = category_sums(counting, policy)
+            base = base_values(_only(self.inscope, focus), sums, policy).cache()
+        if self.network is not None:
+            base = self._with_network(base)
+        with self.clock.stage("scores"):
+            return final_scores(_only(base, causes), policy).cache()
+
+    def _with_network(self, base: ibis.Table) -> ibis.Table:
+        assert self.network is not None and self.policy.network_category is not None
+        with self.clock.stage("network"):
+            values = base.select("sid", "b").order_by("sid").to_pyarrow()
+            nodes = values["sid"].to_numpy()
+            propagation = propagate(nodes, values["b"].to_numpy(), self.edges, self.network)
+            self._propagation = propagation
+            column = f"s_{self.policy.network_category}"
+            influence = ibis.memtable(
+                pa.table({"sid": nodes, column: pa.array(propagation.values, pa.float64())})
+            )
+            return base.join(influence, "sid").cache()
+
+    def decisions(
+        self, scores: ibis.Table | None, listed: ibis.Table, causes: np.ndarray | None
+    ) -> pa.Table:
+        policy, at = self.policy, self.at
+        if not policy.measures:
+            return measures_stage.decode(
+                pa.table(
+                    {
+                        "measure": pa.array([], pa.int64()),
+                        "sid": pa.array([], pa.int64()),
+                        "cause": pa.array([], pa.int64()),
+                        "via": pa.array([], pa.int64()),
+                        "since": pa.array([], pa.int64()),
+                        "mask": pa.array([], pa.int64()),
+                    }
+                ),
+                policy,
+                [],
+            )
+        features = _only(self.inscope, causes)
+        if scores is not None:
+            features = features.left_join(scores.select("sid", "score", "tier"), "sid")
+        else:
+            features = features.mutate(score=ibis.null("int64"), tier=ibis.null("string"))
+        features = features.select("sid", "kind", "score", "tier")
+        if policy.lists:
+            pivot = listed.group_by("sid").aggregate(
+                **{
+                    f"list_{i}": listed.since.min(where=listed.list == i)
+                    for i in range(len(policy.lists))
+                }
+            )
+            features = features.left_join(pivot, "sid").drop("sid_right")
+        if self.typemap.atoms:
+            atoms = record_atoms(self.records, self.typemap, _only(self.inscope, causes))
+            pivot = atoms.group_by("sid").aggregate(
+                **{
+                    f"atom_{i}": atoms["last"].max(where=atoms.atom == i)
+                    for i in range(len(self.typemap.atoms))
+                }
+            )
+            features = features.left_join(pivot, "sid").drop("sid_right")
+        features = features.cache()
+        causes_table = measures_stage.cause_rows(features, policy, self.typemap.atoms, at)
+        assert causes_table is not None
+        rows = measures_stage.targets(self.data, causes_table, policy, at)
+        rows = rows.order_by("measure", "sid", "cause", "via").to_pyarrow()
+        codes = measures_stage.reason_codes(policy, features, self.typemap.atoms, at)
+        return measures_stage.decode(rows, policy, codes)
+
+    def collect_scores(
+        self, scores: ibis.Table | None, distribution: Distribution, wanted: np.ndarray | None
+    ) -> pa.Table:
+        policy = self.policy
+        if scores is None:
+            return pa.table(
+                {
+                    "sid": pa.array([], pa.int64()),
+                    "score": pa.array([], pa.int64()),
+                    "tier": pa.array([], pa.string()),
+                    "percentile": pa.array([], pa.float64()),
+                    "ceiling": pa.array([], pa.int64()),
+                    "records": pa.array([], pa.int64()),
+                }
+            )
+        assert policy.scale is not None
+        lookup = ibis.memtable(percentile_table(distribution, policy.scale.min, policy.scale.max))
+        rows = _only(scores, wanted).join(lookup, "score")
+        values = {}
+        for name in policy.categories:
+            if policy.model == "weighted":
+                values[name] = rows[f"s_{name}"]
+            else:
+                values[name] = rows[f"r_{name}"].cast("float64") / FIXED
+        result = rows.select(
+            "sid",
+            "score",
+            "tier",
+            "percentile",
+            rows.ceiling.cast("int64").name("ceiling"),
+            rows.records.cast("int64").name("records"),
+            **values,
+        ).order_by("sid")
+        return result.to_pyarrow()
+
+    def explanation(self, wanted: np.ndarray) -> tuple[pa.Table, pa.Table | None]:
+        counting = contributions(
+            _only(self.records, wanted), self.typemap, self.data.table("sources"), self.at
+        )
+        rows = (
+            counting.select(
+                "sid",
+                "rid",
+                "source",
+                "record_id",
+                "type",
+                "occurred_us",
+                "value",
+                "rule",
+                "cat",
+                "raw",
+                "reliability",
+                "decay",
+                "w",
+                "wq",
+            )
+            .order_by("sid", "rid")
+            .to_pyarrow()
+        )
+        influences = None
+        if self._propagation is not None:
+            influences = influence_table(self._propagation, wanted)
+        return rows, influences

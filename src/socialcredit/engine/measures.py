@@ -1,0 +1,132 @@
+"""Measures: which restrictions and privileges apply to whom, because of whom, and why.
+
+For every subject s where a measure's `when` holds, the measure applies to each target:
+`self`; `dependents` (t with a guardian edge s -> t valid at T); `legal_representatives` (p with
+a legal_representative edge p -> s valid at T). `subjects`, when set, limits the kinds of
+target. Reason codes are carried as a bit mask per row and decoded at the end.
+"""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from socialcredit.engine.conditions import compile_condition
+from socialcredit.engine.data import EngineData
+from socialcredit.engine.views import Instant, known_subjects, live_edges
+from socialcredit.policy.schema import HasRecord, Policy
+
+VIA = {"self": 0, "dependents": 1, "legal_representatives": 2}
+COLLATERAL = {1: "collateral:guardian", 2: "collateral:legal_representative"}
+TARGETS = pa.schema([("measure", pa.int64()), ("via", pa.int64())])
+KINDS = pa.schema([("measure", pa.int64()), ("kind", pa.string())])
+
+
+def reason_codes(
+    policy: Policy, features: ibis.Table, atoms: list[HasRecord], at: Instant
+) -> list[list[str]]:
+    """Per measure, the reason code of each bit of its mask."""
+    return [
+        [code for code, _ in compile_condition(m.when, features, policy, atoms, at.as_of).reasons]
+        for m in policy.measures
+    ]
+
+
+def cause_rows(
+    features: ibis.Table, policy: Policy, atoms: list[HasRecord], at: Instant
+) -> ibis.Table | None:
+    """(measure, cause, since, mask) for every subject whose condition holds."""
+    parts = []
+    for index, measure in enumerate(policy.measures):
+        compiled = compile_condition(measure.when, features, policy, atoms, at.as_of)
+        if len(compiled.reasons) > 62:
+            raise ValueError(f"measure {measure.name} has more than 62 conditions")
+        mask = ibis.literal(0, type="int64")
+        for bit, (_, flag) in enumerate(compiled.reasons):
+            mask = mask + ibis.cases((flag, 1 << bit), else_=0)
+        parts.append(
+            features.filter(compiled.holds).select(
+                measure=ibis.literal(index, type="int64"),
+                cause=features.sid,
+                since=compiled.since.cast("int64"),
+                mask=mask.cast("int64"),
+            )
+        )
+    if not parts:
+        return None
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+
+def targets(data: EngineData, causes: ibis.Table, policy: Policy, at: Instant) -> ibis.Table:
+    """Expand cause rows to (measure, sid, cause, via, since, mask), filtered by target kind."""
+    wanted = [
+        {"measure": i, "via": VIA[target]}
+        for i, m in enumerate(policy.measures)
+        for target in m.targets
+    ]
+    plan = causes.join(ibis.memtable(pa.Table.from_pylist(wanted, schema=TARGETS)), "measure")
+    columns = ("measure", "sid", "cause", "via", "since", "mask")
+    own = plan.filter(plan.via == 0).mutate(sid=plan.cause).select(*columns)
+    parts = [own]
+    if any("dependents" in m.targets for m in policy.measures):
+        guardian = live_edges(data, at, ["guardian"])
+        p = plan.filter(plan.via == 1)
+        joined = p.join(guardian, p.cause == guardian.src)
+        parts.append(
+            joined.select(
+                measure=joined.measure,
+                sid=joined.dst,
+                cause=joined.cause,
+                via=joined.via,
+                since=joined.since,
+                mask=joined.mask,
+            )
+        )
+    if any("legal_representatives" in m.targets for m in policy.measures):
+        represents = live_edges(data, at, ["legal_representative"])
+        p = plan.filter(plan.via == 2)
+        joined = p.join(represents, p.cause == represents.dst)
+        parts.append(
+            joined.select(
+                measure=joined.measure,
+                sid=joined.src,
+                cause=joined.cause,
+                via=joined.via,
+                since=joined.since,
+                mask=joined.mask,
+            )
+        )
+    rows = ibis.union(*parts) if len(parts) > 1 else own
+    kinds = [
+        {"measure": i, "kind": kind}
+        for i, m in enumerate(policy.measures)
+        for kind in (m.subjects or ["person", "organization", "authority"])
+    ]
+    allowed = ibis.memtable(pa.Table.from_pylist(kinds, schema=KINDS))
+    rows = rows.join(known_subjects(data, at), "sid").join(allowed, ["measure", "kind"])
+    return rows.select(*columns).distinct()
+
+
+def decode(rows: pa.Table, policy: Policy, codes: list[list[str]]) -> pa.Table:
+    """Final decision rows: names, kinds, authorities and reason lists instead of indexes."""
+    measures = rows["measure"].to_pylist()
+    masks = rows["mask"].to_pylist()
+    vias = rows["via"].to_pylist()
+    reasons = []
+    for index, mask, via in zip(measures, masks, vias, strict=True):
+        listed = [code for bit, code in enumerate(codes[index]) if mask >> bit & 1]
+        if via in COLLATERAL:
+            listed.append(COLLATERAL[via])
+        reasons.append(listed)
+    chosen = [policy.measures[i] for i in measures]
+    return pa.table(
+        {
+            "measure": pa.array([m.name for m in chosen], pa.string()),
+            "kind": pa.array([m.kind for m in chosen], pa.string()),
+            "authority": pa.array([m.authority for m in chosen], pa.string()),
+            "sid": rows["sid"].cast(pa.int64()),
+            "cause_sid": rows["cause"].cast(pa.int64()),
+            "since_us": rows["since"].cast(pa.int64()),
+            "reasons": pa.array(reasons, pa.list_(pa.string())),
+        }
+    )

@@ -1,0 +1,36 @@
+"""What an evaluation returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+
+from socialcredit.policy.schema import Policy
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of `evaluate`, every table sorted so that equal inputs give equal bytes.
+
+    scores:    sid, score, tier, percentile, ceiling, records, then one column per category
+               (S_c in the weighted model, R_c in the points model). Empty for model: none.
+    lists:     list, sid, since_us, until_us
+    decisions: measure, kind, authority, sid, cause_sid, since_us, reasons
+    contributions, influences: only when evaluated with explain=True (see engine.explain).
+    """
+
+    policy: Policy
+    digest: str
+    as_of: datetime
+    known_at: datetime | None
+    scores: pa.Table
+    lists: pa.Table
+    decisions: pa.Table
+    distribution: list[tuple[int, int]]
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    contributions: pa.Table | None = None
+    influences: pa.Table | None = None
+    unmatched_types: list[str] = field(default_factory=list)

@@ -1,0 +1,66 @@
+"""One error hierarchy for the whole package.
+
+    SocialCreditError                 root; `code` is a stable machine-readable name
+    ├── InvalidInput (ValueError)     bad input: names the field and the reason
+    │   ├── IdentifierError           an identifier failed validation (names the failed part)
+    │   └── PolicyError               a policy document is invalid (names file and key)
+    ├── NotFound (LookupError)        a subject, source, policy or evaluation does not exist
+    ├── Conflict                      the input contradicts what is already stored
+    └── StoreNotReady                 the store is missing or its schema is not at head
+
+The CLI (and later the API) maps these to exit codes and status codes in one place.
+"""
+
+from __future__ import annotations
+
+
+class SocialCreditError(Exception):
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(SocialCreditError, ValueError):
+    code = "invalid_input"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+class IdentifierError(InvalidInput):
+    code = "invalid_identifier"
+
+    def __init__(self, value: str, part: str, reason: str) -> None:
+        self.value = value
+        self.part = part
+        super().__init__(part, reason)
+        self.message = f"identifier {value!r}: {part}: {reason}"
+        self.args = (self.message,)
+
+
+class PolicyError(InvalidInput):
+    code = "invalid_policy"
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        self.source = source
+        self.key = key
+        super().__init__(key, reason)
+        where = f"{source}: " if source else ""
+        self.message = f"{where}{key}: {reason}" if key else f"{where}{reason}"
+        self.args = (self.message,)
+
+
+class NotFound(SocialCreditError, LookupError):
+    code = "not_found"
+
+
+class Conflict(SocialCreditError):
+    code = "conflict"
+
+
+class StoreNotReady(SocialCreditError):
+    code = "store_not_ready"

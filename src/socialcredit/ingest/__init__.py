@@ -1,0 +1,1 @@
+"""Ingestion: every fact enters through here, from a registered source, validated row by row."""

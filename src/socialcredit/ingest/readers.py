@@ -1,0 +1,157 @@
+"""Reading CSV, JSON Lines and Parquet files into numbered rows.
+
+Each reader yields `(line, row)`: `line` is what a person looks for in the file (CSV counts the
+header as line 1; JSON Lines counts every line; Parquet counts rows from 1), `row` a dict of raw
+values. A missing required column fails the whole file before anything is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from socialcredit.errors import InvalidInput
+from socialcredit.timeutil import from_us
+
+FORMATS = ("csv", "jsonl", "parquet")
+_SUFFIXES = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+Row = dict[str, Any]
+
+
+class BadLine(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def detect_format(path: Path, given: str | None = None) -> str:
+    if given:
+        if given not in FORMATS:
+            raise InvalidInput("format", f"{given!r} is not one of {', '.join(FORMATS)}")
+        return given
+    found = _SUFFIXES.get(path.suffix.lower())
+    if found is None:
+        raise InvalidInput(
+            "file",
+            f"cannot tell the format of {path.name}; name it .csv, .jsonl or .parquet "
+            "or pass --format",
+        )
+    return found
+
+
+def read_rows(
+    path: Path, required: Sequence[str], optional: Sequence[str] = (), fmt: str | None = None
+) -> Iterator[tuple[int, Row | BadLine]]:
+    if not path.is_file():
+        raise InvalidInput("file", f"{path} does not exist or is not a file")
+    kind = detect_format(path, fmt)
+    if kind == "csv":
+        return _csv(path, required, optional)
+    if kind == "jsonl":
+        return _jsonl(path)
+    return _parquet(path, required, optional)
+
+
+def _check_columns(path: Path, present: Sequence[str], required: Sequence[str]) -> None:
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise InvalidInput(
+            "columns",
+            f"{path.name} lacks the required column(s) {', '.join(missing)} "
+            f"(found: {', '.join(present) or 'none'})",
+        )
+
+
+def _csv(
+    path: Path, required: Sequence[str], optional: Sequence[str]
+) -> Iterator[tuple[int, Row | BadLine]]:
+    handle = path.open(newline="", encoding="utf-8-sig")
+    reader = csv.DictReader(handle)
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    _check_columns(path, header, required)
+
+    def rows() -> Iterator[tuple[int, Row | BadLine]]:
+        with handle:
+            try:
+                for row in reader:
+                    if None in row:
+                        extra = len(row[None])
+                        yield (
+                            reader.line_num,
+                            BadLine(
+                                f"has {len(header) + extra} fields; the header has {len(header)}"
+                            ),
+                        )
+                        continue
+                    yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
+            except csv.Error as error:
+                yield reader.line_num, BadLine(f"not valid CSV ({error})")
+            except UnicodeDecodeError as error:
+                yield reader.line_num + 1, BadLine(f"not UTF-8 text ({error.reason})")
+
+    return rows()
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, Row | BadLine]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                yield number, BadLine(f"not valid JSON ({error.msg} at column {error.colno})")
+                continue
+            if not isinstance(value, dict):
+                yield number, BadLine("each line must be a JSON object")
+                continue
+            yield number, value
+
+
+def _parquet(
+    path: Path, required: Sequence[str], optional: Sequence[str]
+) -> Iterator[tuple[int, Row | BadLine]]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as error:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise InvalidInput(
+            "file", f"{path.name} is not a readable Parquet file ({error})"
+        ) from None
+    present = parquet.schema_arrow.names
+    _check_columns(path, present, required)
+    columns = [c for c in (*required, *optional) if c in present]
+
+    def rows() -> Iterator[tuple[int, Row | BadLine]]:
+        number = 0
+        for batch in parquet.iter_batches(batch_size=65_536, columns=columns):
+            values = [_python_values(batch.column(c)) for c in columns]
+            for row in zip(*values, strict=True):
+                number += 1
+                yield number, dict(zip(columns, row, strict=True))
+
+    return rows()
+
+
+def _python_values(column: pa.Array) -> list[Any]:
+    """Column values as Python objects; timestamps become aware UTC datetimes, quickly
+    (a naive timestamp is taken as UTC)."""
+    if pa.types.is_timestamp(column.type):
+        micros = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
+        return [None if v is None else from_us(v) for v in micros.to_pylist()]
+    values: list[Any] = column.to_pylist()
+    return values

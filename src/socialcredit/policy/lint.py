@@ -1,0 +1,121 @@
+"""`scs policy lint`: validation errors plus the warnings an auditor would raise.
+
+error    the document is invalid; it cannot be stored or evaluated
+warning  valid, but probably not what the author meant, or it breaks a promise of the system
+         (every measure expires, every record stops counting)
+notice   valid and deliberate perhaps, but worth a reviewer's eye (collateral measures)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from socialcredit.errors import PolicyError
+from socialcredit.policy.load import load_policy
+from socialcredit.policy.schema import HasRecord, Policy, walk
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # error | warning | notice
+    key: str
+    message: str
+
+
+def lint_text(text: str, source: str = "<policy>") -> list[Finding]:
+    try:
+        loaded = load_policy(text, source)
+    except PolicyError as error:
+        problems = getattr(error, "problems", [(error.key, error.reason)])
+        return [Finding("error", key, reason) for key, reason in problems]
+    return lint(loaded.policy)
+
+
+def lint(policy: Policy) -> list[Finding]:
+    found: list[Finding] = []
+    add = found.append
+    used = {rule.category for rule in policy.rules}
+    for name, category in policy.categories.items():
+        if category.network is None and name not in used:
+            add(
+                Finding(
+                    "warning",
+                    f"categories.{name}",
+                    "no rule feeds this category; its value never moves",
+                )
+            )
+        if policy.model == "points" and category.weight is not None:
+            add(Finding("warning", f"categories.{name}.weight", "the points model ignores weights"))
+    for i, rule in enumerate(policy.rules):
+        key = f"rules[{i}]"
+        if rule.expires is None:
+            add(
+                Finding(
+                    "warning",
+                    f"{key}.expires",
+                    f"records of {rule.type} count forever; give them an expiry",
+                )
+            )
+        if rule.points == 0 and rule.per_unit == 0 and rule.ceiling is None:
+            add(
+                Finding(
+                    "warning",
+                    key,
+                    f"{rule.type} has no points, per_unit or ceiling; it changes nothing",
+                )
+            )
+        if rule.per_unit != 0 and rule.cap is None:
+            add(
+                Finding(
+                    "warning",
+                    f"{key}.cap",
+                    f"{rule.type} scales with the record's value "
+                    "but has no cap; one large value can dominate the score",
+                )
+            )
+    if policy.scale is not None:
+        for i, tier in enumerate(policy.tiers):
+            if tier.min > policy.scale.max:
+                add(
+                    Finding(
+                        "warning",
+                        f"tiers[{i}]",
+                        f"{tier.name} needs {tier.min}, above "
+                        f"the scale's max {policy.scale.max}; no one can reach it",
+                    )
+                )
+    for i, definition in enumerate(policy.lists):
+        if not definition.exit:
+            add(
+                Finding(
+                    "notice",
+                    f"lists[{i}].exit",
+                    f"{definition.name}: entries leave only "
+                    "by expiry; consider an exit by fulfilment or credit repair",
+                )
+            )
+    for i, measure in enumerate(policy.measures):
+        key = f"measures[{i}]"
+        for node in walk(measure.when):
+            if isinstance(node, HasRecord) and node.has_record.within is None:
+                add(
+                    Finding(
+                        "warning",
+                        f"{key}.when",
+                        f"has_record {node.has_record.type} "
+                        "without `within` holds forever after one record; the measure "
+                        "would never expire",
+                    )
+                )
+        collateral = [t for t in measure.targets if t != "self"]
+        if collateral and measure.kind == "restriction":
+            add(
+                Finding(
+                    "notice",
+                    f"{key}.targets",
+                    f"{measure.name} restricts "
+                    f"{' and '.join(collateral)} for what another subject did "
+                    "(collateral punishment); audit its impact before use",
+                )
+            )
+    return found

@@ -1,0 +1,133 @@
+"""`scs demo`: build the synthetic city and put it through the real pipeline.
+
+The city is written to files under SCS_HOME/demo (CSV for the registry, Parquet per source), and
+those files go through the same import and ingest functions as `scs subjects import` and
+`scs ingest`; then the bundled packs are added and evaluated like `scs evaluate` does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from socialcredit.ingest.accept import OPTIONAL, REQUIRED, accept_records
+from socialcredit.ingest.readers import read_rows
+from socialcredit.ingest.registry import (
+    RELATIONSHIP_COLUMNS,
+    RELATIONSHIP_OPTIONAL,
+    SUBJECT_COLUMNS,
+    SUBJECT_OPTIONAL,
+    import_relationships,
+    import_subjects,
+)
+from socialcredit.ingest.report import Report
+from socialcredit.policy.load import bundled_packs
+from socialcredit.runs import Run, run_evaluations
+from socialcredit.settings import Settings
+from socialcredit.simulate.population import CityConfig, build_city
+from socialcredit.simulate.records import SOURCES, generate_records
+from socialcredit.store.db import init_store
+from socialcredit.store.policies import add_policy
+from socialcredit.store.sources import add_source, get_source
+from socialcredit.timeutil import now
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DemoResult:
+    config: CityConfig
+    folder: Path
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    reports: list[Report] = field(default_factory=list)
+    run: Run | None = None
+
+
+def write_city_files(config: CityConfig, folder: Path) -> dict[str, Path]:
+    """Generate the city and write it as files; returns the paths by role."""
+    city = build_city(config)
+    records = generate_records(city)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "records").mkdir(exist_ok=True)
+    paths = {"subjects": folder / "subjects.csv", "relationships": folder / "relationships.csv"}
+    pacsv.write_csv(city.subjects(), paths["subjects"])
+    pacsv.write_csv(city.relationships, paths["relationships"])
+    for source, table in records.items():
+        path = folder / "records" / f"{source}.parquet"
+        pq.write_table(table, path, compression="zstd")
+        paths[source] = path
+    return paths
+
+
+def run_demo(
+    engine: sa.Engine, settings: Settings, config: CityConfig, progress: Progress | None = None
+) -> DemoResult:
+    say = progress or (lambda _: None)
+    folder = settings.home / "demo"
+    result = DemoResult(config, folder)
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        moment = time.perf_counter()
+        result.steps[name] = moment - clock
+        clock = moment
+
+    say("creating the store")
+    init_store(engine)
+    step("create store")
+    say(f"generating a city of {config.people:,} people and {config.orgs:,} organizations")
+    paths = write_city_files(config, folder)
+    step("generate city")
+    with engine.begin() as conn:
+        for source_id, kind, name, types in SOURCES:
+            add_source(conn, source_id, kind, name, 1.0, types)
+    say("importing subjects")
+    with engine.begin() as conn:
+        result.reports.append(
+            import_subjects(
+                conn, read_rows(paths["subjects"], SUBJECT_COLUMNS, SUBJECT_OPTIONAL), now()
+            )
+        )
+    say("importing relationships")
+    with engine.begin() as conn:
+        result.reports.append(
+            import_relationships(
+                conn,
+                read_rows(paths["relationships"], RELATIONSHIP_COLUMNS, RELATIONSHIP_OPTIONAL),
+                now(),
+            )
+        )
+    step("import registry")
+    ingested = Report("records")
+    for source_id, _, _, _ in SOURCES:
+        if source_id not in paths:
+            continue
+        say(f"ingesting records from {source_id}")
+        with engine.begin() as conn:
+            report = accept_records(
+                conn,
+                get_source(conn, source_id),
+                read_rows(paths[source_id], REQUIRED, OPTIONAL),
+                now(),
+            )
+        ingested.total += report.total
+        ingested.accepted += report.accepted
+        ingested.unchanged += report.unchanged
+        ingested.rejected += report.rejected
+    result.reports.append(ingested)
+    step("ingest records")
+    with engine.begin() as conn:
+        for loaded in bundled_packs().values():
+            add_policy(conn, loaded)
+    as_of = datetime(config.until.year, config.until.month, config.until.day, tzinfo=UTC)
+    result.run = run_evaluations(engine, settings, as_of=as_of, progress=say)
+    step("evaluate")
+    return result

@@ -1,0 +1,1 @@
+"""The operational store: SQLAlchemy Core tables, Alembic migrations, bulk I/O."""

@@ -1,0 +1,308 @@
+"""Stored evaluations and their outcomes (scores, list memberships, decisions)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from socialcredit.engine.outcome import Outcome
+from socialcredit.errors import NotFound
+from socialcredit.store.bulk import insert_rows, read_arrow
+from socialcredit.store.policies import StoredPolicy
+from socialcredit.store.schema import (
+    decisions,
+    evaluations,
+    identifiers,
+    outcome_lists,
+    outcome_scores,
+)
+from socialcredit.store.types import epoch_us
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    id: int
+    policy_id: int
+    policy_name: str
+    policy_version: str
+    policy_digest: str
+    as_of: datetime
+    known_at: datetime
+    started_at: datetime
+    finished_at: datetime
+    engine: str
+    counts: dict[str, int]
+    timings: dict[str, float]
+    distribution: list[tuple[int, int]]
+
+
+def _evaluation(row: Any) -> Evaluation:
+    m = row._mapping
+    return Evaluation(
+        m["id"],
+        m["policy_id"],
+        m["policy_name"],
+        m["policy_version"],
+        m["policy_digest"],
+        m["as_of"],
+        m["known_at"],
+        m["started_at"],
+        m["finished_at"],
+        m["engine"],
+        dict(m["counts"]),
+        dict(m["timings"]),
+        [(int(s), int(n)) for s, n in m["distribution"]],
+    )
+
+
+def save_evaluation(
+    conn: sa.Connection,
+    stored: StoredPolicy,
+    outcome: Outcome,
+    known_at: datetime,
+    started_at: datetime,
+    finished_at: datetime,
+    engine: str,
+) -> int:
+    """Store an evaluation with all its outcome rows, in the caller's transaction."""
+    evaluation_id = conn.execute(
+        evaluations.insert()
+        .values(
+            policy_id=stored.id,
+            policy_name=stored.name,
+            policy_version=stored.version,
+            policy_digest=stored.digest,
+            as_of=outcome.as_of,
+            known_at=known_at,
+            started_at=started_at,
+            finished_at=finished_at,
+            engine=engine,
+            counts=outcome.counts,
+            timings={k: round(v, 4) for k, v in outcome.timings.items()},
+            distribution=[list(pair) for pair in outcome.distribution],
+        )
+        .returning(evaluations.c.id)
+    ).scalar_one()
+    categories = list(outcome.policy.categories)
+    s = outcome.scores
+    if s.num_rows:
+        values = [s[name].to_pylist() for name in categories]
+        insert_rows(
+            conn,
+            outcome_scores,
+            ("evaluation_id", "subject_id", "score", "tier", "percentile", "ceiling", "categories"),
+            (
+                (
+                    evaluation_id,
+                    sid,
+                    score,
+                    tier,
+                    pct,
+                    ceiling,
+                    {name: column[i] for name, column in zip(categories, values, strict=True)},
+                )
+                for i, (sid, score, tier, pct, ceiling) in enumerate(
+                    zip(
+                        s["sid"].to_pylist(),
+                        s["score"].to_pylist(),
+                        s["tier"].to_pylist(),
+                        s["percentile"].to_pylist(),
+                        s["ceiling"].to_pylist(),
+                        strict=True,
+                    )
+                )
+            ),
+        )
+    lists = outcome.lists
+    insert_rows(
+        conn,
+        outcome_lists,
+        ("evaluation_id", "list_name", "subject_id", "since", "until"),
+        (
+            (evaluation_id, *row)
+            for row in zip(
+                lists["list"].to_pylist(),
+                lists["sid"].to_pylist(),
+                lists["since_us"].to_pylist(),
+                lists["until_us"].to_pylist(),
+                strict=True,
+            )
+        ),
+    )
+    d = outcome.decisions
+    insert_rows(
+        conn,
+        decisions,
+        (
+            "evaluation_id",
+            "measure",
+            "kind",
+            "authority",
+            "subject_id",
+            "cause_subject_id",
+            "since",
+            "reasons",
+        ),
+        (
+            (evaluation_id, *row)
+            for row in zip(
+                d["measure"].to_pylist(),
+                d["kind"].to_pylist(),
+                d["authority"].to_pylist(),
+                d["sid"].to_pylist(),
+                d["cause_sid"].to_pylist(),
+                d["since_us"].to_pylist(),
+                d["reasons"].to_pylist(),
+                strict=True,
+            )
+        ),
+    )
+    return int(evaluation_id)
+
+
+def latest_evaluation(conn: sa.Connection, policy_name: str) -> Evaluation:
+    row = conn.execute(
+        sa.select(evaluations)
+        .where(evaluations.c.policy_name == policy_name)
+        .order_by(evaluations.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"policy {policy_name!r} has not been evaluated yet; "
+            f"run `scs evaluate --policy {policy_name}`"
+        )
+    return _evaluation(row)
+
+
+def get_evaluation(conn: sa.Connection, evaluation_id: int) -> Evaluation:
+    row = conn.execute(sa.select(evaluations).where(evaluations.c.id == evaluation_id)).first()
+    if row is None:
+        raise NotFound(f"no evaluation {evaluation_id}")
+    return _evaluation(row)
+
+
+def list_evaluations(conn: sa.Connection, policy_name: str | None = None) -> list[Evaluation]:
+    query = sa.select(evaluations).order_by(evaluations.c.id)
+    if policy_name:
+        query = query.where(evaluations.c.policy_name == policy_name)
+    return [_evaluation(r) for r in conn.execute(query)]
+
+
+_FIRST = identifiers.alias("first_identifier")
+
+
+def score_rows(conn: sa.Connection, evaluation_id: int) -> list[Any]:
+    query = (
+        sa.select(
+            _FIRST.c.identifier,
+            outcome_scores.c.score,
+            outcome_scores.c.tier,
+            outcome_scores.c.percentile,
+            outcome_scores.c.categories,
+            outcome_scores.c.subject_id,
+        )
+        .join(
+            _FIRST,
+            sa.and_(_FIRST.c.subject_id == outcome_scores.c.subject_id, _FIRST.c.ordinal == 0),
+        )
+        .where(outcome_scores.c.evaluation_id == evaluation_id)
+        .order_by(outcome_scores.c.subject_id)
+    )
+    return list(conn.execute(query))
+
+
+def scores_export(conn: sa.Connection, evaluation_id: int, categories: list[str]) -> pa.Table:
+    rows = score_rows(conn, evaluation_id)
+    columns: dict[str, Any] = {
+        "subject": pa.array([r.identifier for r in rows], pa.string()),
+        "score": pa.array([r.score for r in rows], pa.int64()),
+        "tier": pa.array([r.tier for r in rows], pa.string()),
+        "percentile": pa.array([r.percentile for r in rows], pa.float64()),
+    }
+    for name in categories:
+        columns[name] = pa.array([_categories(r.categories)[name] for r in rows], pa.float64())
+    return pa.table(columns)
+
+
+def _categories(value: Any) -> dict[str, float]:
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+DECISIONS_EXPORT = pa.schema(
+    [
+        ("measure", pa.string()),
+        ("subject", pa.string()),
+        ("cause_subject", pa.string()),
+        ("kind", pa.string()),
+        ("since", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def decisions_export(
+    conn: sa.Connection, evaluation_id: int, measure: str | None = None
+) -> pa.Table:
+    target, cause = identifiers.alias("target"), identifiers.alias("cause")
+    query = (
+        sa.select(
+            decisions.c.measure,
+            target.c.identifier,
+            cause.c.identifier,
+            decisions.c.kind,
+            epoch_us(decisions.c.since, conn.dialect),
+        )
+        .join(target, sa.and_(target.c.subject_id == decisions.c.subject_id, target.c.ordinal == 0))
+        .join(
+            cause, sa.and_(cause.c.subject_id == decisions.c.cause_subject_id, cause.c.ordinal == 0)
+        )
+        .where(decisions.c.evaluation_id == evaluation_id)
+        .order_by(decisions.c.measure, decisions.c.subject_id, decisions.c.cause_subject_id)
+    )
+    if measure:
+        query = query.where(decisions.c.measure == measure)
+    schema = DECISIONS_EXPORT.set(4, pa.field("since", pa.int64()))
+    table = read_arrow(conn, query, schema)
+    return table.set_column(4, "since", table["since"].cast(pa.timestamp("us", tz="UTC")))
+
+
+@dataclass(frozen=True)
+class SubjectOutcome:
+    score: Any | None  # the outcome_scores row
+    lists: list[Any]
+    decisions: list[Any]
+
+
+def subject_outcome(conn: sa.Connection, evaluation_id: int, subject_id: int) -> SubjectOutcome:
+    score = conn.execute(
+        sa.select(outcome_scores).where(
+            outcome_scores.c.evaluation_id == evaluation_id,
+            outcome_scores.c.subject_id == subject_id,
+        )
+    ).first()
+    lists = list(
+        conn.execute(
+            sa.select(outcome_lists)
+            .where(
+                outcome_lists.c.evaluation_id == evaluation_id,
+                outcome_lists.c.subject_id == subject_id,
+            )
+            .order_by(outcome_lists.c.list_name)
+        )
+    )
+    found = list(
+        conn.execute(
+            sa.select(decisions)
+            .where(
+                decisions.c.evaluation_id == evaluation_id,
+                decisions.c.subject_id == subject_id,
+            )
+            .order_by(decisions.c.measure, decisions.c.cause_subject_id)
+        )
+    )
+    return SubjectOutcome(score, lists, found)

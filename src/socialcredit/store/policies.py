@@ -1,0 +1,89 @@
+"""Policy versions. A new version is added, never overwritten; the latest added is in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from socialcredit.errors import Conflict, NotFound
+from socialcredit.policy.load import LoadedPolicy, load_policy
+from socialcredit.policy.schema import Policy
+from socialcredit.store.schema import policies
+from socialcredit.timeutil import now
+
+
+@dataclass(frozen=True)
+class StoredPolicy:
+    id: int
+    name: str
+    version: str
+    digest: str
+    title: str
+    document: str
+    added_at: datetime
+
+    @property
+    def policy(self) -> Policy:
+        return load_policy(self.document, source=f"{self.name} {self.version}").policy
+
+
+def _stored(row: sa.Row[tuple[object, ...]]) -> StoredPolicy:
+    m = row._mapping
+    return StoredPolicy(
+        m["id"], m["name"], m["version"], m["digest"], m["title"], m["document"], m["added_at"]
+    )
+
+
+def add_policy(conn: sa.Connection, loaded: LoadedPolicy) -> tuple[StoredPolicy, bool]:
+    """Store a policy version; returns (stored, created). The same content again is a no-op."""
+    p = loaded.policy
+    row = conn.execute(
+        sa.select(policies).where(policies.c.name == p.name, policies.c.version == p.version)
+    ).first()
+    if row is not None:
+        stored = _stored(row)
+        if stored.digest != loaded.digest:
+            raise Conflict(
+                f"policy {p.name} version {p.version} is already stored with other content; "
+                "give the new document a new version"
+            )
+        return stored, False
+    conn.execute(
+        policies.insert().values(
+            name=p.name,
+            version=p.version,
+            digest=loaded.digest,
+            title=p.title,
+            document=loaded.document,
+            added_at=now(),
+        )
+    )
+    return get_policy(conn, p.name, p.version), True
+
+
+def get_policy(conn: sa.Connection, name: str, version: str | None = None) -> StoredPolicy:
+    query = sa.select(policies).where(policies.c.name == name)
+    if version is not None:
+        query = query.where(policies.c.version == version)
+    row = conn.execute(query.order_by(policies.c.id.desc()).limit(1)).first()
+    if row is None:
+        known = ", ".join(sorted({p.name for p in list_policies(conn)})) or "none"
+        what = f"policy {name!r}" + (f" version {version!r}" if version else "")
+        raise NotFound(f"no {what} (stored: {known}); add one with `scs policy add FILE`")
+    return _stored(row)
+
+
+def list_policies(conn: sa.Connection) -> list[StoredPolicy]:
+    return [_stored(r) for r in conn.execute(sa.select(policies).order_by(policies.c.id))]
+
+
+def latest_policies(conn: sa.Connection, names: list[str] | None = None) -> list[StoredPolicy]:
+    """The version in force of each policy (or of `names`, in the order given)."""
+    if names:
+        return [get_policy(conn, name) for name in names]
+    latest: dict[str, StoredPolicy] = {}
+    for stored in list_policies(conn):
+        latest[stored.name] = stored
+    return sorted(latest.values(), key=lambda s: s.name)

@@ -1,0 +1,172 @@
+"""Tables of the operational store (SQLAlchemy Core). Alembic migrations create them.
+
+The record log (`records` + `record_status`) is append-only: a record is never edited, a
+correction is a new record that supersedes an older one, and every status change is a new row
+in `record_status`. Everything in `evaluations`, `outcome_*` and `decisions` is derived from it
+by `socialcredit.engine.evaluate` and can be recomputed.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from socialcredit.store.types import JSONDoc, Key, UTCTimestamp
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("reliability", sa.Float, nullable=False),
+    sa.Column("types", JSONDoc, nullable=True),  # list of patterns; NULL = any type
+    sa.Column("added_at", UTCTimestamp, nullable=False),
+)
+
+subjects = sa.Table(
+    "subjects",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("region", sa.String(6), nullable=True),
+    sa.Column("born", sa.Integer, nullable=True),
+    sa.Column("founded", sa.Integer, nullable=True),
+    sa.Column("registered_at", UTCTimestamp, nullable=False),
+)
+
+identifiers = sa.Table(
+    "identifiers",
+    metadata,
+    sa.Column("identifier", sa.String(220), primary_key=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("scheme", sa.String(16), nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.UniqueConstraint("subject_id", "ordinal"),
+)
+
+relationships = sa.Table(
+    "relationships",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("from_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("to_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("weight", sa.Float, nullable=False),
+    sa.Column("valid_from", UTCTimestamp, nullable=True),
+    sa.Column("valid_to", UTCTimestamp, nullable=True),
+    sa.Column("recorded_at", UTCTimestamp, nullable=False),
+    sa.Index(None, "from_id"),
+    sa.Index(None, "to_id"),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id"), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("type", sa.String(120), nullable=False),
+    sa.Column("occurred_at", UTCTimestamp, nullable=False),
+    sa.Column("received_at", UTCTimestamp, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("attrs", JSONDoc, nullable=True),
+    sa.Column("supersedes", sa.String(200), nullable=True),
+    sa.UniqueConstraint("source_id", "record_id"),
+    sa.Index(None, "subject_id"),
+)
+
+record_status = sa.Table(
+    "record_status",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("record_pk", Key, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("changed_at", UTCTimestamp, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Index(None, "record_pk"),
+)
+
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("added_at", UTCTimestamp, nullable=False),
+    sa.UniqueConstraint("name", "version"),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("policy_id", Key, sa.ForeignKey("policies.id"), nullable=False),
+    sa.Column("policy_name", sa.String(64), nullable=False),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("policy_digest", sa.String(64), nullable=False),
+    sa.Column("as_of", UTCTimestamp, nullable=False),
+    sa.Column("known_at", UTCTimestamp, nullable=False),
+    sa.Column("started_at", UTCTimestamp, nullable=False),
+    sa.Column("finished_at", UTCTimestamp, nullable=False),
+    sa.Column("engine", sa.String(16), nullable=False),
+    sa.Column("counts", JSONDoc, nullable=False),
+    sa.Column("timings", JSONDoc, nullable=False),
+    sa.Column("distribution", JSONDoc, nullable=False),  # [[score, count], ...]
+    sa.Index(None, "policy_name"),
+)
+
+outcome_scores = sa.Table(
+    "outcome_scores",
+    metadata,
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), primary_key=True),
+    sa.Column("score", sa.Integer, nullable=True),
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("percentile", sa.Float, nullable=True),
+    sa.Column("ceiling", sa.Integer, nullable=True),
+    sa.Column("categories", JSONDoc, nullable=False),
+    sa.Index(None, "subject_id"),
+)
+
+outcome_lists = sa.Table(
+    "outcome_lists",
+    metadata,
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("list_name", sa.String(64), primary_key=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), primary_key=True),
+    sa.Column("since", UTCTimestamp, nullable=False),
+    sa.Column("until", UTCTimestamp, nullable=False),
+    sa.Index(None, "subject_id"),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=False),
+    sa.Column("measure", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("authority", sa.String(120), nullable=False),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("cause_subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("since", UTCTimestamp, nullable=False),
+    sa.Column("reasons", JSONDoc, nullable=False),
+    sa.Index(None, "evaluation_id", "subject_id"),
+    sa.Index(None, "evaluation_id", "measure"),
+)

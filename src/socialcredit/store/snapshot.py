@@ -1,0 +1,85 @@
+"""Reading the store into the engine's Inputs (Arrow): all of it, or the registry plus the
+records of some subjects (what an explanation or a subset evaluation needs)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from socialcredit.engine.data import RECORDS, RELATIONSHIPS, SOURCES, STATUS, SUBJECTS, Inputs
+from socialcredit.store.bulk import read_arrow
+from socialcredit.store.schema import record_status, records, relationships, sources, subjects
+from socialcredit.store.types import epoch_us
+
+_CHUNK = 5_000
+
+
+def load_inputs(conn: sa.Connection) -> Inputs:
+    """The whole store as engine inputs."""
+    return dataclasses.replace(load_registry(conn), records=load_records(conn))
+
+
+def load_registry(conn: sa.Connection) -> Inputs:
+    """Subjects, relationships, sources and the record status log; no records."""
+    d = conn.dialect
+    subject_q = sa.select(
+        subjects.c.id,
+        subjects.c.kind,
+        subjects.c.region,
+        subjects.c.born,
+        epoch_us(subjects.c.registered_at, d),
+    ).order_by(subjects.c.id)
+    edge_q = sa.select(
+        relationships.c.from_id,
+        relationships.c.to_id,
+        relationships.c.kind,
+        relationships.c.weight,
+        epoch_us(relationships.c.valid_from, d),
+        epoch_us(relationships.c.valid_to, d),
+        epoch_us(relationships.c.recorded_at, d),
+    ).order_by(relationships.c.id)
+    source_q = sa.select(sources.c.id, sources.c.reliability).order_by(sources.c.id)
+    status_q = sa.select(
+        record_status.c.record_pk,
+        record_status.c.status,
+        epoch_us(record_status.c.changed_at, d),
+        record_status.c.id,
+    ).order_by(record_status.c.id)
+    return Inputs(
+        subjects=read_arrow(conn, subject_q, SUBJECTS),
+        relationships=read_arrow(conn, edge_q, RELATIONSHIPS),
+        sources=read_arrow(conn, source_q, SOURCES),
+        records=RECORDS.empty_table(),
+        status=read_arrow(conn, status_q, STATUS),
+    )
+
+
+def load_records(conn: sa.Connection, subject_ids: Sequence[int] | None = None) -> pa.Table:
+    """The record log (all of it, or the records of `subject_ids`)."""
+    d = conn.dialect
+    query = sa.select(
+        records.c.id,
+        records.c.source_id,
+        records.c.record_id,
+        records.c.subject_id,
+        records.c.type,
+        epoch_us(records.c.occurred_at, d),
+        epoch_us(records.c.received_at, d),
+        records.c.value,
+    ).order_by(records.c.id)
+    if subject_ids is None:
+        return read_arrow(conn, query, RECORDS)
+    ids = sorted({int(i) for i in subject_ids})
+    parts = [
+        read_arrow(conn, query.where(records.c.subject_id.in_(ids[i : i + _CHUNK])), RECORDS)
+        for i in range(0, len(ids), _CHUNK)
+    ]
+    return pa.concat_tables(parts) if parts else RECORDS.empty_table()
+
+
+def with_records(conn: sa.Connection, registry: Inputs, subject_ids: Sequence[int]) -> Inputs:
+    """`registry` plus the records of `subject_ids`."""
+    return dataclasses.replace(registry, records=load_records(conn, subject_ids))
