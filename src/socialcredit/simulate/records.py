@@ -386,7 +386,7 @@ def _org_records(rng: np.random.Generator, city: City, log: _Log) -> None:
         times,
         (1 + rng.geometric(0.04, len(subjects))).astype(float),
     )
-    for record_type, rate in (("tax.invoice.false", 0.006), ("tax.evasion.major", 0.003)):
+    for record_type, rate in (("tax.invoice.false", 0.003), ("tax.evasion.major", 0.0015)):
         subjects, times = _repeat(rng, log, everyone, rate * np.exp(-1.6 * c))
         value = (
             np.round(rng.lognormal(13, 1, len(subjects)), -3) if "evasion" in record_type else None
@@ -433,7 +433,7 @@ def _org_records(rng: np.random.Generator, city: City, log: _Log) -> None:
         np.round(rng.lognormal(13, 1, len(defaulted)), -3),
     )
 
-    judged = everyone[rng.random(len(everyone)) < 0.04 * years_span * np.exp(-1.0 * c)]
+    judged = everyone[rng.random(len(everyone)) < 0.012 * years_span * np.exp(-1.0 * c)]
     _court(rng, log, ident[judged], c[judged])
     # Government bodies can be listed as dishonest debtors too (it happened, and was reformed).
     authorities = city.authorities["identifier"].to_numpy(zero_copy_only=False)
