@@ -52,6 +52,7 @@ app = typer.Typer(
 def _root(ctx: typer.Context) -> None:
     """Settings come from the environment: SCS_HOME (default ./scs-data) and SCS_DATABASE_URL."""
     ctx.obj = State(Settings())
+    ctx.call_on_close(ctx.obj.close)
 
 
 registry.register(app)

@@ -43,6 +43,11 @@ class State:
             require_ready(self._engine)
         return self._engine
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
 
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj

@@ -260,9 +260,9 @@ class _Plan:
     def _with_network(self, base: ibis.Table) -> ibis.Table:
         assert self.network is not None and self.policy.network_category is not None
         with self.clock.stage("network"):
-            values = base.select("sid", "b").order_by("sid").to_pyarrow()
+            values = base.select("sid", "_base").order_by("sid").to_pyarrow()
             nodes = values["sid"].to_numpy()
-            propagation = propagate(nodes, values["b"].to_numpy(), self.edges, self.network)
+            propagation = propagate(nodes, values["_base"].to_numpy(), self.edges, self.network)
             self._propagation = propagation
             column = f"s_{self.policy.network_category}"
             influence = ibis.memtable(

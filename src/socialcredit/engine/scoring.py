@@ -80,7 +80,7 @@ def base_values(subjects: ibis.Table, sums: ibis.Table, policy: Policy) -> ibis.
     total = weighted[0]
     for term in weighted[1:]:
         total = total + term
-    return t.mutate(b=total / plain_weight)
+    return t.mutate(_base=total / plain_weight)
 
 
 def final_scores(t: ibis.Table, policy: Policy) -> ibis.Table:

@@ -81,9 +81,15 @@ def _csv(
 ) -> Iterator[tuple[int, Row | BadLine]]:
     handle = path.open(newline="", encoding="utf-8-sig")
     reader = csv.DictReader(handle)
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+        _check_columns(path, header, required)
+    except (InvalidInput, UnicodeDecodeError, csv.Error) as error:
+        handle.close()
+        if isinstance(error, InvalidInput):
+            raise
+        raise InvalidInput("file", f"{path.name} has no readable CSV header ({error})") from None
     reader.fieldnames = header
-    _check_columns(path, header, required)
 
     def rows() -> Iterator[tuple[int, Row | BadLine]]:
         with handle:

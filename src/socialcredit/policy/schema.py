@@ -39,7 +39,7 @@ RELATIONSHIP_KINDS: tuple[str, ...] = (
     "shareholder",
 )
 RESERVED_COLUMNS = frozenset(
-    {"sid", "kind", "subject", "score", "tier", "percentile", "ceiling", "records", "b"}
+    {"sid", "kind", "subject", "score", "tier", "percentile", "ceiling", "records"}
 )
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 

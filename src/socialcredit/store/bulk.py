@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -134,26 +133,15 @@ def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[
 def read_arrow(conn: sa.Connection, query: sa.Select[Any], schema: pa.Schema) -> pa.Table:
     """Run `query` and return its rows as an Arrow table with `schema` (column order).
 
-    Values come from the driver cursor as they are, without SQLAlchemy's per-value processing:
-    select timestamps through `types.epoch_us` so that they arrive as integers.
+    Rows stream in batches (a server-side cursor on PostgreSQL). Select timestamps through
+    `types.epoch_us` so that they arrive as integers.
     """
-    result = conn.execution_options(stream_results=True).execute(query)
-    cursor = result.cursor
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=100_000))
     batches = []
-    try:
-        while True:
-            rows = cursor.fetchmany(200_000)
-            if not rows:
-                break
-            columns = list(zip(*rows, strict=True))
-            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
-            batches.append(pa.record_batch(arrays, schema=schema))
-    finally:
-        result.close()
+    for rows in result.partitions():
+        columns = list(zip(*rows, strict=True))
+        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
+        batches.append(pa.record_batch(arrays, schema=schema))
     if not batches:
         return schema.empty_table()
     return pa.Table.from_batches(batches, schema=schema)
-
-
-def datetimes_to_us(values: Sequence[datetime | None]) -> list[int | None]:
-    return [None if v is None else to_us(v) for v in values]

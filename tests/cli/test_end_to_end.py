@@ -1,0 +1,257 @@
+"""The whole CLI on the village fixture, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.settings import Settings
+
+VILLAGE = Path(__file__).parents[1] / "fixtures" / "village"
+FATHER = "cn-rid:37108219800517011X"
+MOTHER = "cn-rid:371082198209030223"
+CHILD = "cn-rid:371082201506010311"
+REP = "cn-rid:371002197501200131"
+SAVER = "cn-rid:371002199011110247"
+FIRM = "cn-uscc:913710821234567881"
+
+
+class Scs:
+    def __init__(self, settings: Settings) -> None:
+        self.env = {
+            "SCS_HOME": str(settings.home),
+            "SCS_DATABASE_URL": settings.database_url,
+            "COLUMNS": "160",
+        }
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = self.runner.invoke(app, list(args), env=self.env)
+        assert result.exit_code == code, (args, result.output, result.exception)
+        return result.output
+
+
+@pytest.fixture
+def scs(settings: Settings) -> Scs:
+    return Scs(settings)
+
+
+@pytest.fixture
+def village(scs: Scs) -> Scs:
+    scs("sources", "add", "court", "--kind", "court", "--types", "court.*")
+    scs("sources", "add", "bank", "--kind", "bank", "--types", "finance.*")
+    scs(
+        "sources",
+        "add",
+        "police",
+        "--kind",
+        "public-security",
+        "--types",
+        "traffic.*,public_order.*",
+    )
+    scs(
+        "sources",
+        "add",
+        "gov",
+        "--kind",
+        "local-government",
+        "--types",
+        "civic.*",
+        "--reliability",
+        "0.9",
+    )
+    scs("subjects", "import", str(VILLAGE / "subjects.csv"))
+    scs("relationships", "import", str(VILLAGE / "relationships.csv"))
+    for name, source in (
+        ("court.csv", "court"),
+        ("bank.csv", "bank"),
+        ("police.jsonl", "police"),
+        ("gov.csv", "gov"),
+    ):
+        scs("ingest", str(VILLAGE / name), "--source", source)
+    for pack in ("sesame", "national", "corporate", "rongcheng"):
+        path = Path(__file__).parents[2] / "src/socialcredit/policy/packs" / f"{pack}.yaml"
+        scs("policy", "add", str(path))
+    scs("evaluate", "--as-of", "2026-06-01")
+    return scs
+
+
+def test_registration_is_idempotent_and_reported(scs: Scs) -> None:
+    scs("sources", "add", "court", "--kind", "court")
+    assert "already registered" in scs("sources", "add", "court", "--kind", "court")
+    out = scs("sources", "add", "court", "--kind", "bank", code=4)
+    assert "different kind" in out
+    first = scs("subjects", "import", str(VILLAGE / "subjects.csv"))
+    assert "7 accepted" in first
+    again = scs("subjects", "import", str(VILLAGE / "subjects.csv"))
+    assert "0 accepted, 7 already stored" in again
+    scs("relationships", "import", str(VILLAGE / "relationships.csv"))
+    assert "0 accepted, 7 already stored" in scs(
+        "relationships", "import", str(VILLAGE / "relationships.csv")
+    )
+    assert "Li Na" in scs("subjects", "show", MOTHER)
+
+
+def test_bad_rows_are_reported_and_exit_non_zero(scs: Scs, tmp_path: Path) -> None:
+    scs("subjects", "import", str(VILLAGE / "subjects.csv"))
+    scs("sources", "add", "bank", "--kind", "bank", "--types", "finance.*")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "record_id,subject,type,occurred_at,value\n"
+        f"ok,{SAVER},finance.loan.repaid,2026-01-01,\n"
+        f"no,{SAVER},court.judgment.issued,2026-01-01,\n"
+    )
+    report = tmp_path / "report.csv"
+    out = scs("ingest", str(bad), "--source", "bank", "--report", str(report), code=1)
+    assert "1 accepted" in out
+    assert "may not submit" in out
+    with report.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows == [{"line": "3", "field": "type", "reason": rows[0]["reason"]}]
+    assert "unknown source 'nope'" in scs("ingest", str(bad), "--source", "nope", code=3)
+
+
+def test_gate_checks_follow_the_joint_punishment_rules(village: Scs) -> None:
+    def check(measure: str, who: str) -> dict:  # type: ignore[type-arg]
+        return json.loads(village("check", measure, who))
+
+    father = check("flight_ban", FATHER)
+    assert father["applies"] is True
+    assert father["reasons"] == ["on_list:dishonest_judgment_debtors"]
+    assert father["since"] == "2026-02-01T00:00:00Z"
+    assert father["cause_subject"] is None
+    assert set(father) >= {"measure", "subject", "applies", "reasons", "since", "cause_subject"}
+    rep = check("flight_ban", REP)
+    assert rep["applies"] is True
+    assert rep["cause_subject"] == FIRM
+    assert "collateral:legal_representative" in rep["reasons"]
+    assert rep["since"] == "2026-01-15T01:30:00Z"
+    child = check("private_school_exclusion", CHILD)
+    assert child["applies"] is True
+    assert child["cause_subject"] == FATHER
+    mother = check("flight_ban", MOTHER)
+    assert mother == {
+        **mother,
+        "applies": False,
+        "reasons": [],
+        "since": None,
+        "cause_subject": None,
+    }
+    assert "several policies" in village("check", "procurement_exclusion", FIRM, code=2)
+    firm = json.loads(village("check", "procurement_exclusion", FIRM, "--policy", "corporate"))
+    assert firm["applies"] is True
+    assert "no measure 'teleport'" in village(
+        "check", "teleport", FATHER, "--policy", "national", code=3
+    )
+
+
+def test_exports(village: Scs, tmp_path: Path) -> None:
+    table = list(csv.DictReader(io.StringIO(village("scores", "export", "--policy", "sesame"))))
+    assert list(table[0]) == [
+        "subject",
+        "score",
+        "tier",
+        "percentile",
+        "credit_history",
+        "fulfillment_capacity",
+        "behavior_preferences",
+        "personal_characteristics",
+        "interpersonal_relationships",
+    ]
+    by_subject = {row["subject"]: row for row in table}
+    assert set(by_subject) == {FATHER, MOTHER, REP, SAVER}  # the child is under 18
+    assert int(by_subject[FATHER]["score"]) <= 499
+    assert by_subject[FATHER]["tier"] == "poor"
+    assert int(by_subject[SAVER]["score"]) > 650
+    out = tmp_path / "rongcheng.parquet"
+    village("scores", "export", "--policy", "rongcheng", "--format", "parquet", "--out", str(out))
+    rongcheng = {r["subject"]: r for r in pq.read_table(out).to_pylist()}
+    assert set(rongcheng) == {FATHER, MOTHER}  # only adult residents of 371082
+    assert rongcheng[FATHER]["score"] <= 849  # drunk driving caps at grade C
+    assert rongcheng[FATHER]["tier"] in {"C", "D"}
+    assert rongcheng[MOTHER]["score"] > 1000
+    decisions = list(
+        csv.DictReader(io.StringIO(village("decisions", "export", "--policy", "national")))
+    )
+    assert list(decisions[0]) == ["measure", "subject", "cause_subject", "kind", "since"]
+    bans = {(d["subject"], d["cause_subject"]) for d in decisions if d["measure"] == "flight_ban"}
+    assert bans == {(FATHER, FATHER), (REP, FIRM)}
+    assert "model: none" in village("scores", "export", "--policy", "national", code=2)
+
+
+def test_explain_reproduces_the_stored_evaluation(village: Scs) -> None:
+    text = village("explain", FATHER, "--policy", "rongcheng")
+    assert "capped at" in text
+    assert "What lowered the score most" in text
+    assert "warning" not in text
+    for who in (FATHER, MOTHER, SAVER, REP):
+        for policy in ("sesame", "rongcheng"):
+            report = json.loads(village("explain", who, "--policy", policy, "--json"))
+            exported = {
+                r["subject"]: r
+                for r in csv.DictReader(
+                    io.StringIO(village("scores", "export", "--policy", policy))
+                )
+            }
+            if who in exported:
+                assert report["score"] == int(exported[who]["score"])
+            else:
+                assert report["score"] is None
+    saver = json.loads(village("explain", SAVER, "--policy", "sesame", "--json"))
+    reasons = [f["reason"] for f in saver["factors"]]
+    assert "Loan instalments paid on time" in reasons
+    assert saver["influences"][0]["neighbour"] == MOTHER
+    child = json.loads(village("explain", CHILD, "--policy", "national", "--json"))
+    assert [d["measure"] for d in child["decisions"]] == ["private_school_exclusion"]
+    assert child["decisions"][0]["cause_subject"] == FATHER
+
+
+def test_policy_commands(village: Scs, tmp_path: Path) -> None:
+    listing = village("policy", "list")
+    assert "sesame" in listing
+    assert "2026.1" in listing
+    assert "policy: national" in village("policy", "show", "national")
+    assert "ok" in village("policy", "lint")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        'policy: x\nversion: "1"\ntitle: t\nsubjects: [person]\nmodel: points\n'
+        "scale: {min: 0, max: 10}\ncategories: {a: {}}\nbase: 5\n"
+        "rules: [{type: a.b, category: nope, points: 1, reason: r}]\n"
+    )
+    out = village("policy", "lint", str(broken), code=1)
+    assert "rules[0].category" in out
+    assert "unknown category 'nope'" in village("policy", "add", str(broken), code=2)
+    changed = tmp_path / "sesame.yaml"
+    packs = Path(__file__).parents[2] / "src/socialcredit/policy/packs"
+    changed.write_text((packs / "sesame.yaml").read_text().replace("points: 10", "points: 11"))
+    assert "other content" in village("policy", "add", str(changed), code=4)
+    assert "unchanged" in village("policy", "add", str(packs / "sesame.yaml"))
+
+
+def test_evaluations_are_listed_and_known_at_reproduces(village: Scs) -> None:
+    assert "rongcheng" in village("evaluations", "list")
+    before = village(
+        "evaluate", "--policy", "national", "--as-of", "2026-06-01", "--known-at", "2020-01-01"
+    )
+    assert "national" in before
+    assert json.loads(village("check", "flight_ban", FATHER))["applies"] is False
+
+
+def test_store_must_exist(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["sources", "list"], env={"SCS_HOME": str(tmp_path / "none"), "SCS_DATABASE_URL": None}
+    )
+    assert result.exit_code == 5
+    assert "scs init" in result.output
+    result = CliRunner().invoke(
+        app, ["init"], env={"SCS_HOME": str(tmp_path / "new"), "SCS_DATABASE_URL": None}
+    )
+    assert result.exit_code == 0, result.output
+    assert "store ready" in result.output

@@ -1,0 +1,87 @@
+"""Network influence: N(x), the damped iteration, edge selection."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.engine.world import World, day, policy, rows
+
+NET = """
+policy: net
+version: "1"
+title: net
+subjects: [person]
+model: weighted
+scale: {min: 0, max: 1000}
+categories:
+  conduct: {weight: 0.5, sensitivity: 10}
+  ties:
+    weight: 0.5
+    network: {relationships: {contact: 1.0, spouse: 2.0}, hops: HOPS, damping: 0.5}
+rules:
+  - {type: civic.good, category: conduct, points: 10, reason: good}
+"""
+
+GOOD = 1 / (1 + math.exp(-1))  # S for one good record (R = 10, k = 10)
+
+
+def net(hops: int):  # type: ignore[no-untyped-def]
+    return policy(NET.replace("HOPS", str(hops)))
+
+
+def test_neighbours_average_and_isolated_subjects() -> None:
+    w = World()
+    w.people(1, 2, 3, 4)
+    w.edge(1, 2, "contact")
+    w.edge(3, 1, "spouse")  # either direction counts; spouse weighs 2
+    w.record(2, "civic.good", day(-1))
+    out = rows(w.evaluate(net(1)).scores)
+    assert out[1]["ties"] == pytest.approx((1 * GOOD + 2 * 0.5) / 3, abs=1e-15)
+    assert out[2]["ties"] == pytest.approx(0.5)  # its only neighbour, 1, has B = 0.5
+    assert out[4]["ties"] == 0.5  # no neighbours
+    expected = math.floor(1000 * (0.5 * 0.5 + 0.5 * out[1]["ties"]) + 0.5)
+    assert out[1]["score"] == expected
+
+
+def test_two_hops_damped() -> None:
+    w = World()
+    w.people(1, 2, 3)
+    w.edge(1, 2, "contact")
+    w.edge(2, 3, "contact")
+    w.record(3, "civic.good", day(-1))
+    out = rows(w.evaluate(net(2)).scores)
+    b = {1: 0.5, 2: 0.5, 3: GOOD}
+    # y1 = B; y2 = (1-d) B + d N(y1); S = N(y2), d = 0.5
+    n1 = {1: b[2], 2: (b[1] + b[3]) / 2, 3: b[2]}
+    y2 = {s: 0.5 * b[s] + 0.5 * n1[s] for s in b}
+    assert out[1]["ties"] == pytest.approx(y2[2], abs=1e-15)
+    assert out[2]["ties"] == pytest.approx((y2[1] + y2[3]) / 2, abs=1e-15)
+
+
+def test_edge_validity_kinds_scope_and_duplicates() -> None:
+    w = World()
+    w.people(1, 2, 3, 4)
+    w.subject(5, kind="organization")
+    for sid in (2, 3, 4, 5):
+        w.record(sid, "civic.good", day(-1))
+    w.edge(1, 2, "contact", valid_to=day(-1))  # ended
+    w.edge(1, 3, "contact", valid_from=day(1))  # not yet
+    w.edge(1, 4, "household")  # kind not listed
+    w.edge(1, 5, "contact")  # organization: not scored, so not a neighbour
+    w.edge(2, 3, "contact", weight=2.0)
+    w.edge(3, 2, "contact", weight=1.0)  # both directions: a = 3
+    w.edge(2, 4, "contact")
+    out = rows(w.evaluate(net(1)).scores)
+    assert out[1]["ties"] == 0.5
+    assert out[2]["ties"] == pytest.approx((3 * GOOD + 1 * GOOD) / 4, abs=1e-15)
+
+
+def test_relationships_recorded_after_known_at_are_ignored() -> None:
+    w = World()
+    w.people(1, 2)
+    w.record(2, "civic.good", day(-1))
+    w.edge(1, 2, "contact", recorded=day(-2))
+    assert rows(w.evaluate(net(1), known_at=day(-3)).scores)[1]["ties"] == 0.5
+    assert rows(w.evaluate(net(1)).scores)[1]["ties"] == pytest.approx(GOOD)
