@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 import pyarrow.compute as pc
+import sqlalchemy as sa
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -13,6 +14,7 @@ from rich.table import Table
 from socialcredit.cli.common import err, out, state
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
+from socialcredit.runs import Run
 from socialcredit.simulate.demo import DemoResult, run_demo
 from socialcredit.simulate.population import CityConfig
 from socialcredit.store.db import reset_store
@@ -99,7 +101,7 @@ def _histogram(outcome: Outcome, bins: int = 12) -> Table:
     return table
 
 
-def print_summary(result: DemoResult, conn: object) -> None:
+def print_summary(result: DemoResult, conn: sa.Connection) -> None:
     c = result.config
     _, relationships, records = result.reports
     out.print(
@@ -169,25 +171,20 @@ def _print_policy(outcome: Outcome) -> None:
         out.print(measures)
 
 
-def _print_tour(run: object, conn: object) -> None:
-    results = {r.policy.name: r.outcome for r in run.results}  # type: ignore[attr-defined]
-    examples: list[tuple[str, str]] = []
-    national = results.get("national")
-    if national is not None and national.decisions.num_rows:
-        banned = national.decisions.filter(pc.equal(national.decisions["measure"], "flight_ban"))
-        if banned.num_rows:
-            examples.append(("flight_ban", str(banned["sid"][0].as_py())))
-    sesame = results.get("sesame")
-    lowest = None
-    if sesame is not None and sesame.scores.num_rows:
-        index = pc.index(sesame.scores["score"], pc.min(sesame.scores["score"])).as_py()
-        lowest = sesame.scores["sid"][index].as_py()
-    ids = [int(sid) for _, sid in examples] + ([lowest] if lowest is not None else [])
-    names = first_identifiers(conn, ids)  # type: ignore[arg-type]
+def _print_tour(run: Run, conn: sa.Connection) -> None:
+    """Suggest the tour's next commands, about a person the demo put under a flight ban."""
+    results = {r.policy.name: r.outcome for r in run.results}
     out.rule("Try next")
-    if lowest is not None:
-        out.print(f"  scs explain {names[lowest]} --policy sesame")
-    for measure, sid in examples:
-        out.print(f"  scs check {measure} {names[int(sid)]}")
+    national = results.get("national")
+    if national is not None:
+        banned = national.decisions.filter(pc.equal(national.decisions["measure"], "flight_ban"))
+        own = banned.filter(pc.equal(banned["sid"], banned["cause_sid"]))
+        if own.num_rows:
+            sid = int(own["sid"][0].as_py())
+            name = first_identifiers(conn, [sid])[sid]
+            if "sesame" in results:
+                out.print(f"  scs explain {name} --policy sesame")
+            out.print(f"  scs check flight_ban {name}")
+            out.print(f"  scs explain {name} --policy national")
     out.print("  scs scores export --policy sesame --out sesame.csv")
     out.print("  scs policy lint")

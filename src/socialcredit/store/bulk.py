@@ -133,15 +133,27 @@ def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[
 def read_arrow(conn: sa.Connection, query: sa.Select[Any], schema: pa.Schema) -> pa.Table:
     """Run `query` and return its rows as an Arrow table with `schema` (column order).
 
-    Rows stream in batches (a server-side cursor on PostgreSQL). Select timestamps through
-    `types.epoch_us` so that they arrive as integers.
+    The rows come from a driver cursor of our own (server-side on PostgreSQL), in batches,
+    without SQLAlchemy's per-row objects: select timestamps through `types.epoch_us` so that
+    they arrive as integers. The query may only bind plain literals (it is compiled with them).
     """
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=100_000))
+    sql = str(query.compile(conn.engine, compile_kwargs={"literal_binds": True}))
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    if conn.dialect.name == "postgresql":
+        cursor = driver.cursor(name=f"scs_read_{id(query):x}")
+        cursor.itersize = 100_000
+    else:
+        cursor = driver.cursor()
     batches = []
-    for rows in result.partitions():
-        columns = list(zip(*rows, strict=True))
-        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
-        batches.append(pa.record_batch(arrays, schema=schema))
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(100_000):
+            columns = list(zip(*rows, strict=True))
+            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
+            batches.append(pa.record_batch(arrays, schema=schema))
+    finally:
+        cursor.close()
     if not batches:
         return schema.empty_table()
     return pa.Table.from_batches(batches, schema=schema)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import NotFound
-from socialcredit.store.bulk import insert_rows, read_arrow
+from socialcredit.store.bulk import insert_columns, read_arrow
 from socialcredit.store.policies import StoredPolicy
 from socialcredit.store.schema import (
     decisions,
@@ -90,78 +90,36 @@ def save_evaluation(
     ).scalar_one()
     categories = list(outcome.policy.categories)
     s = outcome.scores
-    if s.num_rows:
-        values = [s[name].to_pylist() for name in categories]
-        insert_rows(
-            conn,
-            outcome_scores,
-            ("evaluation_id", "subject_id", "score", "tier", "percentile", "ceiling", "categories"),
-            (
-                (
-                    evaluation_id,
-                    sid,
-                    score,
-                    tier,
-                    pct,
-                    ceiling,
-                    {name: column[i] for name, column in zip(categories, values, strict=True)},
-                )
-                for i, (sid, score, tier, pct, ceiling) in enumerate(
-                    zip(
-                        s["sid"].to_pylist(),
-                        s["score"].to_pylist(),
-                        s["tier"].to_pylist(),
-                        s["percentile"].to_pylist(),
-                        s["ceiling"].to_pylist(),
-                        strict=True,
-                    )
-                )
-            ),
-        )
+    values = [s[name].to_pylist() for name in categories] if s.num_rows else []
+    insert_columns(conn, outcome_scores, {
+        "evaluation_id": [evaluation_id] * s.num_rows,
+        "subject_id": s["sid"].to_pylist(),
+        "score": s["score"].to_pylist(),
+        "tier": s["tier"].to_pylist(),
+        "percentile": s["percentile"].to_pylist(),
+        "ceiling": s["ceiling"].to_pylist(),
+        "categories": [dict(zip(categories, row, strict=True))
+                       for row in zip(*values, strict=True)] if values else [],
+    })
     lists = outcome.lists
-    insert_rows(
-        conn,
-        outcome_lists,
-        ("evaluation_id", "list_name", "subject_id", "since", "until"),
-        (
-            (evaluation_id, *row)
-            for row in zip(
-                lists["list"].to_pylist(),
-                lists["sid"].to_pylist(),
-                lists["since_us"].to_pylist(),
-                lists["until_us"].to_pylist(),
-                strict=True,
-            )
-        ),
-    )
+    insert_columns(conn, outcome_lists, {
+        "evaluation_id": [evaluation_id] * lists.num_rows,
+        "list_name": lists["list"].to_pylist(),
+        "subject_id": lists["sid"].to_pylist(),
+        "since": lists["since_us"].to_pylist(),
+        "until": lists["until_us"].to_pylist(),
+    })
     d = outcome.decisions
-    insert_rows(
-        conn,
-        decisions,
-        (
-            "evaluation_id",
-            "measure",
-            "kind",
-            "authority",
-            "subject_id",
-            "cause_subject_id",
-            "since",
-            "reasons",
-        ),
-        (
-            (evaluation_id, *row)
-            for row in zip(
-                d["measure"].to_pylist(),
-                d["kind"].to_pylist(),
-                d["authority"].to_pylist(),
-                d["sid"].to_pylist(),
-                d["cause_sid"].to_pylist(),
-                d["since_us"].to_pylist(),
-                d["reasons"].to_pylist(),
-                strict=True,
-            )
-        ),
-    )
+    insert_columns(conn, decisions, {
+        "evaluation_id": [evaluation_id] * d.num_rows,
+        "measure": d["measure"].to_pylist(),
+        "kind": d["kind"].to_pylist(),
+        "authority": d["authority"].to_pylist(),
+        "subject_id": d["sid"].to_pylist(),
+        "cause_subject_id": d["cause_sid"].to_pylist(),
+        "since": d["since_us"].to_pylist(),
+        "reasons": d["reasons"].to_pylist(),
+    })
     return int(evaluation_id)
 
 
