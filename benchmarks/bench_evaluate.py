@@ -63,8 +63,9 @@ def main() -> None:
     print_table(rows)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"evaluate-{args.people}.json"
-    out.write_text(json.dumps({"people": args.people, "records": records, "rows": rows},
-                              indent=2) + "\n")
+    out.write_text(
+        json.dumps({"people": args.people, "records": records, "rows": rows}, indent=2) + "\n"
+    )
     print(f"\nwrote {out}")
 
 
@@ -75,23 +76,28 @@ def ingest_row(engine, settings: Settings, folder: Path) -> dict:  # type: ignor
     table = pq.read_table(path)
     with engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM record_status")
-        conn.exec_driver_sql(f"DELETE FROM records WHERE source_id = '{source}'")  # noqa: S608
+        conn.exec_driver_sql(f"DELETE FROM records WHERE source_id = '{source}'")
     start = time.perf_counter()
     with engine.begin() as conn:
-        report = accept_records(conn, get_source(conn, source),
-                                read_rows(path, REQUIRED, OPTIONAL), now())
+        report = accept_records(
+            conn, get_source(conn, source), read_rows(path, REQUIRED, OPTIONAL), now()
+        )
     ours = time.perf_counter() - start
     assert report.accepted == table.num_rows, report.summary()
 
     raw = sqlite3.connect(settings.home / "peer.db")
-    raw.execute("CREATE TABLE r (source_id TEXT, record_id TEXT, subject TEXT, type TEXT, "
-                "occurred_at INTEGER, value REAL, UNIQUE (source_id, record_id))")
+    raw.execute(
+        "CREATE TABLE r (source_id TEXT, record_id TEXT, subject TEXT, type TEXT, "
+        "occurred_at INTEGER, value REAL, UNIQUE (source_id, record_id))"
+    )
     start = time.perf_counter()
     columns = [table[c].to_pylist() for c in ("record_id", "subject", "type")]
     occurred = table["occurred_at"].cast("int64").to_pylist()
     values = table["value"].to_pylist()
-    raw.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?)",
-                    zip([source] * table.num_rows, *columns, occurred, values, strict=True))
+    raw.executemany(
+        "INSERT INTO r VALUES (?, ?, ?, ?, ?, ?)",
+        zip([source] * table.num_rows, *columns, occurred, values, strict=True),
+    )
     raw.commit()
     peer = time.perf_counter() - start
     raw.close()
@@ -105,8 +111,13 @@ def ingest_row(engine, settings: Settings, folder: Path) -> dict:  # type: ignor
     }
 
 
-def evaluate_rows(engine, settings: Settings, config: CityConfig, repeat: int,  # type: ignore[no-untyped-def]
-                  records: int) -> list[dict]:
+def evaluate_rows(
+    engine,
+    settings: Settings,
+    config: CityConfig,
+    repeat: int,  # type: ignore[no-untyped-def]
+    records: int,
+) -> list[dict]:
     as_of = datetime(config.until.year, config.until.month, config.until.day, tzinfo=UTC)
     runs = []
     for _ in range(repeat):
@@ -127,23 +138,31 @@ def evaluate_rows(engine, settings: Settings, config: CityConfig, repeat: int,  
         con.close()
     peer = statistics.median(floor)
 
-    rows = [{
-        "name": f"scs evaluate, all {len(run.results)} packs ({records:,} records)",
-        "seconds": round(total, 3),
-        "records_per_s": round(records / total),
-        "peer": "duckdb sum(value) group by subject, in memory",
-        "peer_seconds": round(peer, 4),
-        "vs_peer": round(peer / total, 4),
-        "target": "under 20 s",
-        "meets_target": total < 20,
-    }, {
-        "name": "  load the store into the engine",
-        "seconds": round(run.timings["load"] + run.timings["register"], 3),
-    }]
+    rows = [
+        {
+            "name": f"scs evaluate, all {len(run.results)} packs ({records:,} records)",
+            "seconds": round(total, 3),
+            "records_per_s": round(records / total),
+            "peer": "duckdb sum(value) group by subject, in memory",
+            "peer_seconds": round(peer, 4),
+            "vs_peer": round(peer / total, 4),
+            "target": "under 20 s",
+            "meets_target": total < 20,
+        },
+        {
+            "name": "  load the store into the engine",
+            "seconds": round(run.timings["load"] + run.timings["register"], 3),
+        },
+    ]
     for result in run.results:
         stages = {k: round(v, 3) for k, v in result.outcome.timings.items()}
-        rows.append({"name": f"  {result.policy.name}", "seconds": round(result.seconds, 3),
-                     "stages": stages})
+        rows.append(
+            {
+                "name": f"  {result.policy.name}",
+                "seconds": round(result.seconds, 3),
+                "stages": stages,
+            }
+        )
     return rows
 
 

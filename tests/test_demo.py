@@ -17,9 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(home: Path, *args: str) -> str:
-    result = CliRunner().invoke(app, list(args), env={"SCS_HOME": str(home),
-                                                      "SCS_DATABASE_URL": None,
-                                                      "COLUMNS": "160"})
+    result = CliRunner().invoke(
+        app, list(args), env={"SCS_HOME": str(home), "SCS_DATABASE_URL": None, "COLUMNS": "160"}
+    )
     assert result.exit_code == 0, (args, result.output, result.exception)
     return result.output
 
@@ -27,8 +27,14 @@ def run(home: Path, *args: str) -> str:
 def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
     small = ("demo", "--no-serve", "--people", "1500", "--orgs", "120", "--authorities", "5")
     summary = run(tmp_path / "a", *small)
-    for expected in ("Synthetic city", "Steps", "sesame 2026.1", "dishonest_judgment_debtors",
-                     "flight_ban", "Try next"):
+    for expected in (
+        "Synthetic city",
+        "Steps",
+        "sesame 2026.1",
+        "dishonest_judgment_debtors",
+        "flight_ban",
+        "Try next",
+    ):
         assert expected in summary
     run(tmp_path / "b", *small)
     exports = {}
@@ -37,8 +43,9 @@ def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
             p: run(tmp_path / home, "scores", "export", "--policy", p)
             for p in ("sesame", "corporate", "rongcheng")
         }
-        exports[home]["decisions"] = run(tmp_path / home, "decisions", "export", "--policy",
-                                         "national")
+        exports[home]["decisions"] = run(
+            tmp_path / home, "decisions", "export", "--policy", "national"
+        )
     assert exports["a"] == exports["b"]
 
     def records(home: str) -> int:
@@ -48,12 +55,12 @@ def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
     stored = records("a")
     run(tmp_path / "a", *small)  # the same demo again: nothing new is ingested
     assert records("a") == stored
-    assert run(tmp_path / "a", "scores", "export", "--policy", "sesame") == (
-        exports["a"]["sesame"])
+    assert run(tmp_path / "a", "scores", "export", "--policy", "sesame") == (exports["a"]["sesame"])
     sesame = list(csv.DictReader(io.StringIO(exports["a"]["sesame"])))
     assert len(sesame) > 1000
     for row in sesame[:: len(sesame) // 4]:
-        report = json.loads(run(tmp_path / "a", "explain", row["subject"], "--policy", "sesame",
-                                "--json"))
+        report = json.loads(
+            run(tmp_path / "a", "explain", row["subject"], "--policy", "sesame", "--json")
+        )
         assert report["score"] == int(row["score"])
         assert report["tier"] == row["tier"]

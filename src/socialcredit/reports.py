@@ -82,12 +82,19 @@ def explain_subject(
 
 
 def check_measure(
-    conn: sa.Connection, measure: str, identifier: str, policy: str | None = None
+    conn: sa.Connection,
+    measure: str,
+    identifier: str,
+    policy: str | None = None,
+    evaluation_id: int | None = None,
 ) -> dict[str, Any]:
-    """The gate check: does `measure` apply to the subject now? Only what the gate needs."""
+    """The gate check: does `measure` apply to the subject? Only what the gate needs.
+
+    Reads the latest evaluation of the policy that declares the measure (or `evaluation_id`).
+    """
     stored = _policy_with_measure(conn, measure, policy)
     subject = find_subject(conn, identifier)
-    evaluation = latest_evaluation(conn, stored.name)
+    evaluation = evaluation_for(conn, stored.name, evaluation_id)
     found = [
         d
         for d in subject_outcome(conn, evaluation.id, subject.id).decisions

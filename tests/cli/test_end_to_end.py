@@ -242,6 +242,8 @@ def test_evaluations_are_listed_and_known_at_reproduces(village: Scs) -> None:
     )
     assert "national" in before
     assert json.loads(village("check", "flight_ban", FATHER))["applies"] is False
+    first = json.loads(village("check", "flight_ban", FATHER, "--evaluation", "2"))
+    assert first["applies"] is True  # evaluation 2 is the first national run, all known
 
 
 def test_store_must_exist(tmp_path: Path) -> None:

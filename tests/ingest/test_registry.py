@@ -21,20 +21,27 @@ def numbered(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 
 
 def test_subject_rows(engine: sa.Engine) -> None:
-    rows = numbered([
-        {"identifier": ALICE, "kind": "person", "name": "Alice", "region": "110105",
-         "born": "1949"},
-        {"identifier": ACME, "kind": "organization", "name": "Acme", "born": "2001"},
-        {"identifier": BOB, "kind": "organization", "name": "Bob"},
-        {"identifier": "cn-rid:440524188001010015", "kind": "person", "name": "X"},
-        {"identifier": "ext:x", "kind": "robot", "name": "X"},
-        {"identifier": "ext:y", "kind": "person", "name": ""},
-        {"identifier": "ext:z", "kind": "person", "name": "Z", "region": "1101"},
-        {"identifier": BOB, "kind": "person", "name": "Bob", "born": "1881"},
-        {"identifier": ALICE, "kind": "person", "name": "Alice again"},
-        {"identifier": "ext:alias", "kind": "person", "name": "Alice", "same_as": ALICE},
-        {"identifier": "ext:w", "kind": "person", "name": "W", "born": "3000"},
-    ])
+    rows = numbered(
+        [
+            {
+                "identifier": ALICE,
+                "kind": "person",
+                "name": "Alice",
+                "region": "110105",
+                "born": "1949",
+            },
+            {"identifier": ACME, "kind": "organization", "name": "Acme", "born": "2001"},
+            {"identifier": BOB, "kind": "organization", "name": "Bob"},
+            {"identifier": "cn-rid:440524188001010015", "kind": "person", "name": "X"},
+            {"identifier": "ext:x", "kind": "robot", "name": "X"},
+            {"identifier": "ext:y", "kind": "person", "name": ""},
+            {"identifier": "ext:z", "kind": "person", "name": "Z", "region": "1101"},
+            {"identifier": BOB, "kind": "person", "name": "Bob", "born": "1881"},
+            {"identifier": ALICE, "kind": "person", "name": "Alice again"},
+            {"identifier": "ext:alias", "kind": "person", "name": "Alice", "same_as": ALICE},
+            {"identifier": "ext:w", "kind": "person", "name": "W", "born": "3000"},
+        ]
+    )
     with engine.begin() as conn:
         report = import_subjects(conn, rows, NOW)
     found = {(r.line, r.field): r.reason for r in report.rejected}
@@ -49,11 +56,27 @@ def test_subject_rows(engine: sa.Engine) -> None:
     assert "not registered" in found[(11, "same_as")]  # Alice only exists after this import
     assert "not between 1850" in found[(12, "born")]
     with engine.begin() as conn:
-        alias = import_subjects(conn, numbered([
-            {"identifier": "ext:alias", "kind": "person", "name": "Alice", "same_as": ALICE},
-            {"identifier": ALICE, "kind": "person", "name": "Alicia", "region": "110105",
-             "born": "1949"},
-        ]), NOW)
+        alias = import_subjects(
+            conn,
+            numbered(
+                [
+                    {
+                        "identifier": "ext:alias",
+                        "kind": "person",
+                        "name": "Alice",
+                        "same_as": ALICE,
+                    },
+                    {
+                        "identifier": ALICE,
+                        "kind": "person",
+                        "name": "Alicia",
+                        "region": "110105",
+                        "born": "1949",
+                    },
+                ]
+            ),
+            NOW,
+        )
         assert alias.accepted == 1
         assert "already registered with name 'Alice'" in alias.rejected[0].reason
         alice = find_subject(conn, "ext:alias")
@@ -64,24 +87,47 @@ def test_subject_rows(engine: sa.Engine) -> None:
 
 def test_relationship_rows(engine: sa.Engine) -> None:
     with engine.begin() as conn:
-        import_subjects(conn, numbered([
-            {"identifier": ALICE, "kind": "person", "name": "Alice"},
-            {"identifier": BOB, "kind": "person", "name": "Bob"},
-            {"identifier": ACME, "kind": "organization", "name": "Acme"},
-        ]), NOW)
-        report = import_relationships(conn, numbered([
-            {"from": ALICE, "to": BOB, "kind": "spouse"},
-            {"from": BOB, "to": ACME, "kind": "legal_representative", "weight": "1",
-             "valid_from": "2020-01-01", "valid_to": ""},
-            {"from": ACME, "to": ALICE, "kind": "legal_representative"},
-            {"from": ALICE, "to": "ext:nobody", "kind": "contact"},
-            {"from": ALICE, "to": ALICE, "kind": "contact"},
-            {"from": ALICE, "to": BOB, "kind": "cousin"},
-            {"from": ALICE, "to": BOB, "kind": "contact", "weight": "-1"},
-            {"from": ALICE, "to": BOB, "kind": "contact", "valid_from": "2020-01-01",
-             "valid_to": "2019-01-01"},
-            {"from": ALICE, "to": BOB, "kind": "spouse"},
-        ]), NOW)
+        import_subjects(
+            conn,
+            numbered(
+                [
+                    {"identifier": ALICE, "kind": "person", "name": "Alice"},
+                    {"identifier": BOB, "kind": "person", "name": "Bob"},
+                    {"identifier": ACME, "kind": "organization", "name": "Acme"},
+                ]
+            ),
+            NOW,
+        )
+        report = import_relationships(
+            conn,
+            numbered(
+                [
+                    {"from": ALICE, "to": BOB, "kind": "spouse"},
+                    {
+                        "from": BOB,
+                        "to": ACME,
+                        "kind": "legal_representative",
+                        "weight": "1",
+                        "valid_from": "2020-01-01",
+                        "valid_to": "",
+                    },
+                    {"from": ACME, "to": ALICE, "kind": "legal_representative"},
+                    {"from": ALICE, "to": "ext:nobody", "kind": "contact"},
+                    {"from": ALICE, "to": ALICE, "kind": "contact"},
+                    {"from": ALICE, "to": BOB, "kind": "cousin"},
+                    {"from": ALICE, "to": BOB, "kind": "contact", "weight": "-1"},
+                    {
+                        "from": ALICE,
+                        "to": BOB,
+                        "kind": "contact",
+                        "valid_from": "2020-01-01",
+                        "valid_to": "2019-01-01",
+                    },
+                    {"from": ALICE, "to": BOB, "kind": "spouse"},
+                ]
+            ),
+            NOW,
+        )
     found = {(r.line, r.field): r.reason for r in report.rejected}
     assert report.accepted == 2
     assert report.unchanged == 1  # the repeated spouse edge

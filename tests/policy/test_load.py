@@ -43,11 +43,14 @@ def problems(text: str) -> dict[str, str]:
 
 def test_the_base_document_is_valid_and_its_digest_ignores_formatting() -> None:
     first = load_policy(BASE)
-    again = load_policy("# a comment\n" + BASE.replace("{weight: 0.7, sensitivity: 10}",
-                                                       "\n    weight: 0.70\n    sensitivity: 10"))
+    again = load_policy(
+        "# a comment\n"
+        + BASE.replace("{weight: 0.7, sensitivity: 10}", "\n    weight: 0.70\n    sensitivity: 10")
+    )
     assert first.digest == again.digest
     assert load_policy(BASE.replace("points: 1, expires", "points: 2, expires")).digest != (
-        first.digest)
+        first.digest
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,21 +59,36 @@ def test_the_base_document_is_valid_and_its_digest_ignores_formatting() -> None:
         ("title: test", "title: test\ncolour: red", "colour", "unknown key"),
         ('version: "1"', "version: 2026.10", "version", "quote the version"),
         ("weight: 0.7,", "weight: 0.6,", "categories", "sum to 1"),
-        ("expires: 1y, reason: r}\n  - {type: z.w", "expires: 12m, reason: r}\n  - {type: z.w",
-         "rules[0].expires", "not a duration"),
+        (
+            "expires: 1y, reason: r}\n  - {type: z.w",
+            "expires: 12m, reason: r}\n  - {type: z.w",
+            "rules[0].expires",
+            "not a duration",
+        ),
         ("category: a,", "category: c,", "rules[0].category", "unknown category 'c'"),
         ("type: x.y, category", "type: X, category", "rules[0].type", "not a record type"),
         ("{on_list: l}", "{on_list: nope}", "measures[0].when", "unknown list 'nope'"),
         ("{on_list: l}", "{on_lists: l}", "measures[0].when", "exactly one of the keys"),
         ("{on_list: l}", "{tier_in: [top]}", "measures[0].when", "unknown tiers ['top']"),
         ("min: 350}]", "min: 400}]", "tiers[1].min", "<= scale.min"),
-        ("{name: lo, min: 350}", "{name: mid, min: 700}, {name: lo, min: 350}", "tiers[1].min",
-         "highest first"),
-        ("points: 1, expires: 1y, reason: r}\n  - {type: z.w",
-         "points: 1, ceiling: 1000, reason: r}\n  - {type: z.w", "rules[0].ceiling",
-         "outside the scale"),
-        ("b: {weight: 0.3, sensitivity: 10}", "b: {weight: 0.3, network: {relationships: "
-         "{contact: 1}}}", "rules[1].category", "network category"),
+        (
+            "{name: lo, min: 350}",
+            "{name: mid, min: 700}, {name: lo, min: 350}",
+            "tiers[1].min",
+            "highest first",
+        ),
+        (
+            "points: 1, expires: 1y, reason: r}\n  - {type: z.w",
+            "points: 1, ceiling: 1000, reason: r}\n  - {type: z.w",
+            "rules[0].ceiling",
+            "outside the scale",
+        ),
+        (
+            "b: {weight: 0.3, sensitivity: 10}",
+            "b: {weight: 0.3, network: {relationships: {contact: 1}}}",
+            "rules[1].category",
+            "network category",
+        ),
         ("model: weighted", "model: points", "base", "required by model: points"),
         ("a: {weight", "score: {weight", "categories.score", "reserved"),
         ("duration: 2y", "duration: forever", "lists[0].duration", "not a duration"),
@@ -100,10 +118,13 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_lint_warnings() -> None:
-    noisy = BASE.replace("points: 1, expires: 1y, reason: r}\n  - {type: z.w",
-                         "per_unit: 1, reason: r}\n  - {type: z.w")
-    noisy = noisy.replace("when: {on_list: l}", "when: {has_record: {type: x.y}}, "
-                          "targets: [dependents]")
+    noisy = BASE.replace(
+        "points: 1, expires: 1y, reason: r}\n  - {type: z.w",
+        "per_unit: 1, reason: r}\n  - {type: z.w",
+    )
+    noisy = noisy.replace(
+        "when: {on_list: l}", "when: {has_record: {type: x.y}}, targets: [dependents]"
+    )
     found = {(f.level, f.key) for f in lint_text(noisy)}
     assert ("warning", "rules[0].expires") in found
     assert ("warning", "rules[0].cap") in found
@@ -112,8 +133,7 @@ def test_lint_warnings() -> None:
 
 
 def test_lint_reports_every_error_of_an_invalid_document() -> None:
-    broken = BASE.replace("category: a,", "category: c,").replace("{on_list: l}",
-                                                                  "{on_list: nope}")
+    broken = BASE.replace("category: a,", "category: c,").replace("{on_list: l}", "{on_list: nope}")
     keys = {f.key for f in lint_text(broken) if f.level == "error"}
     assert {"rules[0].category", "measures[0].when"} <= keys
 

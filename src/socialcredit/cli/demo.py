@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.cli.common import err, out, state
+from socialcredit.cli.outcomes import stage_line
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
 from socialcredit.runs import Run
@@ -117,26 +118,13 @@ def print_summary(result: DemoResult, conn: sa.Connection) -> None:
     assert run is not None
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.steps.items())
     out.print(f"[bold]Steps[/]: {steps}; total {sum(result.steps.values()):.1f} s")
-    table = Table(
-        "policy",
-        "scored",
-        "load + register",
-        "stages (s)",
-        "total (s)",
-        title="Evaluation",
-        title_justify="left",
-    )
-    shared = run.timings["load"] + run.timings["register"]
+    load = run.timings["load"] + run.timings["register"]
+    out.print(f"[bold]Evaluation[/]: loaded the store in {load:.2f} s, then")
     for r in run.results:
-        stages = ", ".join(f"{k} {v:.2f}" for k, v in r.outcome.timings.items() if v >= 0.01)
-        table.add_row(
-            r.policy.name,
-            f"{r.outcome.counts['scored']:,}",
-            f"{shared:.2f}",
-            stages,
-            f"{r.seconds:.2f}",
+        out.print(
+            f"  {r.policy.name}: {r.outcome.counts['scored']:,} scored in {r.seconds:.2f} s "
+            f"({stage_line(r.outcome.timings)})"
         )
-    out.print(table)
     for r in run.results:
         _print_policy(r.outcome)
     _print_tour(run, conn)

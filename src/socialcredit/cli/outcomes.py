@@ -77,24 +77,23 @@ def evaluate_command(
 
 
 def print_run(run: Run) -> None:
+    load = run.timings["load"] + run.timings["register"]
     out.print(
         f"as of {format_instant(run.as_of)}, known at {format_instant(run.known_at)}; "
-        f"loaded the store in {run.timings['load']:.2f} s"
+        f"loaded the store in {load:.2f} s"
     )
     table = Table(
         "evaluation",
         "policy",
         "version",
-        "subjects",
+        "scored",
         "records counted",
         "listed",
         "decisions",
         "seconds",
-        "stages (s)",
     )
     for r in run.results:
         c = r.outcome.counts
-        stages = ", ".join(f"{k} {v:.2f}" for k, v in r.outcome.timings.items() if v >= 0.005)
         table.add_row(
             str(r.evaluation_id),
             r.policy.name,
@@ -104,17 +103,22 @@ def print_run(run: Run) -> None:
             f"{c['listed']:,}",
             f"{c['decisions']:,}",
             f"{r.seconds:.2f}",
-            stages,
         )
     out.print(table)
     for r in run.results:
+        out.print(f"[dim]{r.policy.name} stages: {stage_line(r.outcome.timings)}[/]")
         if r.outcome.unmatched_types:
             shown = ", ".join(r.outcome.unmatched_types[:6])
             more = len(r.outcome.unmatched_types) - 6
             err.print(
                 f"{r.policy.name}: ignores {len(r.outcome.unmatched_types)} record types "
-                f"no rule, list or condition uses ({shown}{f', … {more} more' if more > 0 else ''})"
+                "no rule, list or condition uses "
+                f"({shown}{f', … {more} more' if more > 0 else ''})"
             )
+
+
+def stage_line(timings: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f} s" for k, v in timings.items() if v >= 0.005)
 
 
 @evaluations_app.command("list")
@@ -187,10 +191,11 @@ def check_command(
             "--policy", help="The policy that declares the measure (needed if several do)."
         ),
     ] = None,
+    evaluation: EvaluationOption = None,
 ) -> None:
     """The gate check a relying party asks: does MEASURE apply to this subject? (JSON)"""
     with state(ctx).engine().connect() as conn:
-        answer = check_measure(conn, measure, identifier, policy)
+        answer = check_measure(conn, measure, identifier, policy, evaluation)
     out.print_json(json.dumps(answer))
 
 

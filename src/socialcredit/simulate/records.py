@@ -119,6 +119,8 @@ class _Log:
             values = np.concatenate([p[3] for p in parts])
             order = np.lexsort((subjects, times))
             count = len(order)
+            if count == 0:
+                continue
             out[source] = pa.table(
                 {
                     "record_id": np.char.add(

@@ -91,35 +91,50 @@ def save_evaluation(
     categories = list(outcome.policy.categories)
     s = outcome.scores
     values = [s[name].to_pylist() for name in categories] if s.num_rows else []
-    insert_columns(conn, outcome_scores, {
-        "evaluation_id": [evaluation_id] * s.num_rows,
-        "subject_id": s["sid"].to_pylist(),
-        "score": s["score"].to_pylist(),
-        "tier": s["tier"].to_pylist(),
-        "percentile": s["percentile"].to_pylist(),
-        "ceiling": s["ceiling"].to_pylist(),
-        "categories": [dict(zip(categories, row, strict=True))
-                       for row in zip(*values, strict=True)] if values else [],
-    })
+    insert_columns(
+        conn,
+        outcome_scores,
+        {
+            "evaluation_id": [evaluation_id] * s.num_rows,
+            "subject_id": s["sid"].to_pylist(),
+            "score": s["score"].to_pylist(),
+            "tier": s["tier"].to_pylist(),
+            "percentile": s["percentile"].to_pylist(),
+            "ceiling": s["ceiling"].to_pylist(),
+            "categories": [
+                dict(zip(categories, row, strict=True)) for row in zip(*values, strict=True)
+            ]
+            if values
+            else [],
+        },
+    )
     lists = outcome.lists
-    insert_columns(conn, outcome_lists, {
-        "evaluation_id": [evaluation_id] * lists.num_rows,
-        "list_name": lists["list"].to_pylist(),
-        "subject_id": lists["sid"].to_pylist(),
-        "since": lists["since_us"].to_pylist(),
-        "until": lists["until_us"].to_pylist(),
-    })
+    insert_columns(
+        conn,
+        outcome_lists,
+        {
+            "evaluation_id": [evaluation_id] * lists.num_rows,
+            "list_name": lists["list"].to_pylist(),
+            "subject_id": lists["sid"].to_pylist(),
+            "since": lists["since_us"].to_pylist(),
+            "until": lists["until_us"].to_pylist(),
+        },
+    )
     d = outcome.decisions
-    insert_columns(conn, decisions, {
-        "evaluation_id": [evaluation_id] * d.num_rows,
-        "measure": d["measure"].to_pylist(),
-        "kind": d["kind"].to_pylist(),
-        "authority": d["authority"].to_pylist(),
-        "subject_id": d["sid"].to_pylist(),
-        "cause_subject_id": d["cause_sid"].to_pylist(),
-        "since": d["since_us"].to_pylist(),
-        "reasons": d["reasons"].to_pylist(),
-    })
+    insert_columns(
+        conn,
+        decisions,
+        {
+            "evaluation_id": [evaluation_id] * d.num_rows,
+            "measure": d["measure"].to_pylist(),
+            "kind": d["kind"].to_pylist(),
+            "authority": d["authority"].to_pylist(),
+            "subject_id": d["sid"].to_pylist(),
+            "cause_subject_id": d["cause_sid"].to_pylist(),
+            "since": d["since_us"].to_pylist(),
+            "reasons": d["reasons"].to_pylist(),
+        },
+    )
     return int(evaluation_id)
 
 
