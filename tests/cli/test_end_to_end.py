@@ -230,7 +230,8 @@ def test_policy_commands(village: Scs, tmp_path: Path) -> None:
     assert "unknown category 'nope'" in village("policy", "add", str(broken), code=2)
     changed = tmp_path / "sesame.yaml"
     packs = Path(__file__).parents[2] / "src/socialcredit/policy/packs"
-    changed.write_text((packs / "sesame.yaml").read_text().replace("points: 10", "points: 11"))
+    original = (packs / "sesame.yaml").read_text()
+    changed.write_text(original.replace("\ntitle: ", "\ntitle: Changed ", 1))
     assert "other content" in village("policy", "add", str(changed), code=4)
     assert "unchanged" in village("policy", "add", str(packs / "sesame.yaml"))
 

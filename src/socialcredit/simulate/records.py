@@ -372,8 +372,9 @@ def _org_records(rng: np.random.Generator, city: City, log: _Log) -> None:
     everyone = np.arange(len(ident))
     years_span = (log.end - log.start) / (365 * US_PER_DAY)
 
-    subjects, times = _periodic(log, everyone, 365)
-    late = rng.random(len(subjects)) < 0.12 * np.exp(-0.9 * c[subjects])
+    # Companies file taxes monthly; a late month is a tax.filing.late record.
+    subjects, times = _periodic(log, everyone, 30)
+    late = rng.random(len(subjects)) < 0.04 * np.exp(-0.9 * c[subjects])
     log.add("tax.filing.on_time", ident[subjects[~late]], times[~late])
     log.add(
         "tax.filing.late",
