@@ -13,11 +13,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from socialcredit.engine import EngineData, Outcome, evaluate
+from socialcredit.errors import InvalidInput
 from socialcredit.settings import Settings
+from socialcredit.store.db import snapshot
 from socialcredit.store.evaluations import save_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
 from socialcredit.store.snapshot import load_inputs
-from socialcredit.timeutil import now
+from socialcredit.timeutil import format_instant, now
 
 Progress = Callable[[str], None]
 
@@ -38,6 +40,16 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)  # load, register, per policy
 
 
+def _not_after(moment: datetime | None, instant: datetime, name: str) -> datetime | None:
+    if moment is not None and moment > instant:
+        raise InvalidInput(
+            name,
+            f"{format_instant(moment)} is in the future; a stored "
+            "evaluation can only describe what is already known",
+        )
+    return moment
+
+
 def run_evaluations(
     engine: sa.Engine,
     settings: Settings,
@@ -48,13 +60,17 @@ def run_evaluations(
 ) -> Run:
     """Evaluate the policies in force (or `names`) and store every outcome.
 
-    `known_at` defaults to the start of the run and is stored with each evaluation, so that
-    every stored outcome can be reproduced exactly later.
+    The store is read in one consistent snapshot. `known_at` defaults to the instant that
+    snapshot is complete up to and is stored with each evaluation, so that every stored outcome
+    can be reproduced exactly later; `as_of` defaults to the same instant. Neither may lie in
+    the future: a stored evaluation describes what was known (projections are the simulator's).
     """
     say = progress or (lambda _: None)
-    started = now()
-    run = Run(as_of=as_of or started, known_at=known_at or started)
-    with engine.connect() as conn:
+    with snapshot(engine) as (conn, instant):
+        run = Run(
+            as_of=_not_after(as_of, instant, "as-of") or instant,
+            known_at=_not_after(known_at, instant, "known-at") or instant,
+        )
         stored = latest_policies(conn, names)
         say("loading the record log")
         clock = time.perf_counter()
@@ -77,6 +93,7 @@ def run_evaluations(
                 policy,
                 outcome,
                 known_at=run.known_at,
+                current=known_at is None,
                 started_at=begun,
                 finished_at=now(),
                 engine=data.engine,

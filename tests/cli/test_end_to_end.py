@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -236,15 +237,37 @@ def test_policy_commands(village: Scs, tmp_path: Path) -> None:
     assert "unchanged" in village("policy", "add", str(packs / "sesame.yaml"))
 
 
-def test_evaluations_are_listed_and_known_at_reproduces(village: Scs) -> None:
-    assert "rongcheng" in village("evaluations", "list")
-    before = village(
-        "evaluate", "--policy", "national", "--as-of", "2026-06-01", "--known-at", "2020-01-01"
+def test_known_at_replays_a_stored_evaluation(village: Scs, tmp_path: Path) -> None:
+    listing = village("evaluations", "list")
+    assert "rongcheng" in listing
+    stored = village("scores", "export", "--policy", "sesame", "--evaluation", "4")
+    known_at = re.search(
+        r"known at (\S+);", village("evaluate", "--policy", "sesame", "--as-of", "2026-06-01")
     )
-    assert "national" in before
-    assert json.loads(village("check", "flight_ban", FATHER))["applies"] is False
-    first = json.loads(village("check", "flight_ban", FATHER, "--evaluation", "2"))
-    assert first["applies"] is True  # evaluation 2 is the first national run, all known
+    assert known_at is not None
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "record_id,subject,type,occurred_at,value\n"
+        f"late-1,{SAVER},finance.payment.late,2026-05-20,60\n"
+    )
+    village("ingest", str(later), "--source", "bank")
+    changed = village("scores", "export", "--policy", "sesame")
+    assert changed == stored  # the new record is not evaluated yet
+    village("evaluate", "--policy", "sesame", "--as-of", "2026-06-01")
+    assert village("scores", "export", "--policy", "sesame") != stored
+    village(
+        "evaluate", "--policy", "sesame", "--as-of", "2026-06-01", "--known-at", known_at.group(1)
+    )
+    replay = village("evaluations", "list", "--policy", "sesame").strip().splitlines()
+    replay_id = max(int(line.split("│")[1]) for line in replay if line.startswith("│"))
+    assert (
+        village("scores", "export", "--policy", "sesame", "--evaluation", str(replay_id)) == stored
+    )
+    # the replay is historical: checks and exports still serve the current evaluation
+    assert village("scores", "export", "--policy", "sesame") != stored
+    village("evaluate", "--policy", "national", "--as-of", "2026-06-01", "--known-at", "2020-01-01")
+    assert json.loads(village("check", "flight_ban", FATHER))["applies"] is True
+    assert "in the future" in village("evaluate", "--known-at", "2999-01-01", code=2)
 
 
 def test_store_must_exist(tmp_path: Path) -> None:

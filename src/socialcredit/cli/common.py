@@ -64,6 +64,16 @@ def instant_option(value: str | None, name: str) -> datetime | None:
         raise InvalidInput(name, error.reason) from None
 
 
+def check_writable(path: Path | None, option: str = "report") -> None:
+    """Fail before any work if the file could not be written afterwards."""
+    if path is None:
+        return
+    if path.is_dir() or not path.parent.is_dir():
+        raise InvalidInput(
+            option, f"cannot write {path}: it is a folder, or its folder does not exist"
+        )
+
+
 def print_report(report: Report, report_file: Path | None, shown: int = 20) -> None:
     colour = "green" if report.ok else "yellow"
     out.print(f"[{colour}]{report.summary()}[/] in {report.seconds:.1f} s")
@@ -85,7 +95,7 @@ def print_report(report: Report, report_file: Path | None, shown: int = 20) -> N
             )
 
 
-def counting(rows: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+def counting(rows: Iterable[T], description: str = "", total: int | None = None) -> Iterator[T]:
     """Pass rows through while a progress bar counts them (on stderr, only on a terminal)."""
     if not err.is_terminal:
         yield from rows
@@ -107,19 +117,23 @@ def counting(rows: Iterable[T], description: str, total: int | None = None) -> I
 
 def write_table(table: pa.Table, fmt: str, path: Path | None) -> None:
     """Write CSV or Parquet to `path`, or CSV to standard output."""
-    if fmt == "parquet":
-        if path is None:
-            raise InvalidInput("out", "Parquet needs a file: pass --out FILE")
-        pq.write_table(table, path, compression="zstd")
-    elif fmt == "csv":
-        if path is None:
-            buffer = io.BytesIO()
-            pacsv.write_csv(table, buffer, pacsv.WriteOptions(quoting_style="needed"))
-            sys.stdout.write(buffer.getvalue().decode())
-            return
-        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
-    else:
+    if fmt not in ("csv", "parquet"):
         raise InvalidInput("format", f"{fmt!r} is not csv or parquet")
+    if path is None:
+        if fmt == "parquet":
+            raise InvalidInput("out", "Parquet needs a file: pass --out FILE")
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(quoting_style="needed"))
+        sys.stdout.write(buffer.getvalue().decode())
+        return
+    check_writable(path, "out")
+    try:
+        if fmt == "parquet":
+            pq.write_table(table, path, compression="zstd")
+        else:
+            pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    except OSError as error:
+        raise InvalidInput("out", f"cannot write {path} ({error})") from None
     err.print(f"wrote {table.num_rows:,} rows to {path}")
 
 

@@ -129,19 +129,21 @@ def evaluations_list(
     """List stored evaluations, oldest first."""
     with state(ctx).engine().connect() as conn:
         found = list_evaluations(conn, policy)
-    table = Table("id", "policy", "version", "as of", "known at", "subjects", "decisions", "engine")
+    table = Table("id", "policy", "version", "as of", "known at", "current", "scored", "decisions")
     for e in found:
+        scored = f"{e.counts.get('scored', 0):,}" if e.counts.get("scored") else "-"
         table.add_row(
             str(e.id),
             e.policy_name,
             e.policy_version,
             format_instant(e.as_of),
             format_instant(e.known_at),
-            f"{e.counts.get('scored', 0):,}",
+            "yes" if e.current else "replay",
+            scored,
             f"{e.counts.get('decisions', 0):,}",
-            e.engine,
         )
     out.print(table)
+    err.print("checks and exports serve the latest current evaluation of each policy")
 
 
 @scores_app.command("export")

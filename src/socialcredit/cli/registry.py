@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from socialcredit.cli.common import counting, kv_table, out, print_report, state
-from socialcredit.ingest.accept import OPTIONAL, REQUIRED, accept_records
-from socialcredit.ingest.readers import read_rows
-from socialcredit.ingest.registry import (
-    RELATIONSHIP_COLUMNS,
-    RELATIONSHIP_OPTIONAL,
-    SUBJECT_COLUMNS,
-    SUBJECT_OPTIONAL,
-    import_relationships,
-    import_subjects,
+from socialcredit.cli.common import check_writable, counting, kv_table, out, print_report, state
+from socialcredit.ingest.files import (
+    import_relationships_file,
+    import_subjects_file,
+    ingest_file,
 )
 from socialcredit.ingest.report import Report
 from socialcredit.store.db import init_store
 from socialcredit.store.registry import count_subjects, find_subject
-from socialcredit.store.sources import add_source, get_source, list_sources
-from socialcredit.timeutil import now
+from socialcredit.store.sources import add_source, list_sources
 
 sources_app = typer.Typer(
     help="Register and list the sources that may submit records.", no_args_is_help=True
@@ -107,9 +102,9 @@ def subjects_import(
     report_file: ReportOption = None,
 ) -> None:
     """Register subjects. Valid rows are kept; each rejected row is reported."""
-    rows = read_rows(file, SUBJECT_COLUMNS, SUBJECT_OPTIONAL, fmt)
-    with state(ctx).engine().begin() as conn:
-        report = import_subjects(conn, counting(rows, f"importing {file.name}"), now())
+    check_writable(report_file)
+    watch = partial(counting, description=f"importing {file.name}")
+    report = import_subjects_file(state(ctx).engine(), file, fmt, watch)
     print_report(report, report_file)
     _finish(report)
 
@@ -153,9 +148,9 @@ def relationships_import(
     report_file: ReportOption = None,
 ) -> None:
     """Register relationships between registered subjects."""
-    rows = read_rows(file, RELATIONSHIP_COLUMNS, RELATIONSHIP_OPTIONAL, fmt)
-    with state(ctx).engine().begin() as conn:
-        report = import_relationships(conn, counting(rows, f"importing {file.name}"), now())
+    check_writable(report_file)
+    watch = partial(counting, description=f"importing {file.name}")
+    report = import_relationships_file(state(ctx).engine(), file, fmt, watch)
     print_report(report, report_file)
     _finish(report)
 
@@ -174,9 +169,8 @@ def ingest(
     report_file: ReportOption = None,
 ) -> None:
     """Append records from a registered source. Re-ingesting a file changes nothing."""
-    with state(ctx).engine().begin() as conn:
-        sender = get_source(conn, source)
-        rows = read_rows(file, REQUIRED, OPTIONAL, fmt)
-        report = accept_records(conn, sender, counting(rows, f"ingesting {file.name}"), now())
+    check_writable(report_file)
+    watch = partial(counting, description=f"ingesting {file.name}")
+    report = ingest_file(state(ctx).engine(), file, source, fmt, watch)
     print_report(report, report_file)
     _finish(report)

@@ -17,15 +17,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from socialcredit.ingest.accept import OPTIONAL, REQUIRED, accept_records
-from socialcredit.ingest.readers import read_rows
-from socialcredit.ingest.registry import (
-    RELATIONSHIP_COLUMNS,
-    RELATIONSHIP_OPTIONAL,
-    SUBJECT_COLUMNS,
-    SUBJECT_OPTIONAL,
-    import_relationships,
-    import_subjects,
+from socialcredit.errors import InvalidInput
+from socialcredit.ingest.files import (
+    import_relationships_file,
+    import_subjects_file,
+    ingest_file,
 )
 from socialcredit.ingest.report import Report
 from socialcredit.policy.load import bundled_packs
@@ -35,7 +31,7 @@ from socialcredit.simulate.population import CityConfig, build_city
 from socialcredit.simulate.records import SOURCES, generate_records
 from socialcredit.store.db import init_store
 from socialcredit.store.policies import add_policy
-from socialcredit.store.sources import add_source, get_source
+from socialcredit.store.sources import add_source
 from socialcredit.timeutil import now
 
 Progress = Callable[[str], None]
@@ -69,6 +65,11 @@ def write_city_files(config: CityConfig, folder: Path) -> dict[str, Path]:
 def run_demo(
     engine: sa.Engine, settings: Settings, config: CityConfig, progress: Progress | None = None
 ) -> DemoResult:
+    if config.until > now().date():
+        raise InvalidInput(
+            "until",
+            f"{config.until} is in the future; records cannot be reported before they happen",
+        )
     say = progress or (lambda _: None)
     folder = settings.home / "demo"
     result = DemoResult(config, folder)
@@ -90,34 +91,16 @@ def run_demo(
         for source_id, kind, name, types in SOURCES:
             add_source(conn, source_id, kind, name, 1.0, types)
     say("importing subjects")
-    with engine.begin() as conn:
-        result.reports.append(
-            import_subjects(
-                conn, read_rows(paths["subjects"], SUBJECT_COLUMNS, SUBJECT_OPTIONAL), now()
-            )
-        )
+    result.reports.append(import_subjects_file(engine, paths["subjects"]))
     say("importing relationships")
-    with engine.begin() as conn:
-        result.reports.append(
-            import_relationships(
-                conn,
-                read_rows(paths["relationships"], RELATIONSHIP_COLUMNS, RELATIONSHIP_OPTIONAL),
-                now(),
-            )
-        )
+    result.reports.append(import_relationships_file(engine, paths["relationships"]))
     step("import registry")
     ingested = Report("records")
     for source_id, _, _, _ in SOURCES:
         if source_id not in paths:
             continue
         say(f"ingesting records from {source_id}")
-        with engine.begin() as conn:
-            report = accept_records(
-                conn,
-                get_source(conn, source_id),
-                read_rows(paths[source_id], REQUIRED, OPTIONAL),
-                now(),
-            )
+        report = ingest_file(engine, paths[source_id], source_id)
         ingested.total += report.total
         ingested.accepted += report.accepted
         ingested.unchanged += report.unchanged

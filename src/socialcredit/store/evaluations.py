@@ -33,6 +33,7 @@ class Evaluation:
     policy_digest: str
     as_of: datetime
     known_at: datetime
+    current: bool
     started_at: datetime
     finished_at: datetime
     engine: str
@@ -51,6 +52,7 @@ def _evaluation(row: Any) -> Evaluation:
         m["policy_digest"],
         m["as_of"],
         m["known_at"],
+        m["current"],
         m["started_at"],
         m["finished_at"],
         m["engine"],
@@ -65,6 +67,7 @@ def save_evaluation(
     stored: StoredPolicy,
     outcome: Outcome,
     known_at: datetime,
+    current: bool,
     started_at: datetime,
     finished_at: datetime,
     engine: str,
@@ -79,6 +82,7 @@ def save_evaluation(
             policy_digest=stored.digest,
             as_of=outcome.as_of,
             known_at=known_at,
+            current=current,
             started_at=started_at,
             finished_at=finished_at,
             engine=engine,
@@ -139,15 +143,21 @@ def save_evaluation(
 
 
 def latest_evaluation(conn: sa.Connection, policy_name: str) -> Evaluation:
+    """The evaluation that checks and exports serve: the current run (one that used everything
+    the store knew) describing the latest instant.
+
+    Historical replays (`--known-at` in the past) and "what was the score on 1 March?" runs are
+    stored like any other, and reachable by id, but never replace it.
+    """
     row = conn.execute(
         sa.select(evaluations)
-        .where(evaluations.c.policy_name == policy_name)
-        .order_by(evaluations.c.id.desc())
+        .where(evaluations.c.policy_name == policy_name, evaluations.c.current)
+        .order_by(evaluations.c.as_of.desc(), evaluations.c.id.desc())
         .limit(1)
     ).first()
     if row is None:
         raise NotFound(
-            f"policy {policy_name!r} has not been evaluated yet; "
+            f"policy {policy_name!r} has no current evaluation; "
             f"run `scs evaluate --policy {policy_name}`"
         )
     return _evaluation(row)

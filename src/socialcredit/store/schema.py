@@ -122,6 +122,9 @@ evaluations = sa.Table(
     sa.Column("policy_digest", sa.String(64), nullable=False),
     sa.Column("as_of", UTCTimestamp, nullable=False),
     sa.Column("known_at", UTCTimestamp, nullable=False),
+    # True when the run used everything the store knew (known_at not given): such runs are
+    # the ones checks and exports serve by default; the others are historical replays.
+    sa.Column("current", sa.Boolean, nullable=False),
     sa.Column("started_at", UTCTimestamp, nullable=False),
     sa.Column("finished_at", UTCTimestamp, nullable=False),
     sa.Column("engine", sa.String(16), nullable=False),

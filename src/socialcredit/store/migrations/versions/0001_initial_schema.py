@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("policy_digest", sa.String(length=64), nullable=False),
         sa.Column("as_of", UTCTimestamp(), nullable=False),
         sa.Column("known_at", UTCTimestamp(), nullable=False),
+        sa.Column("current", sa.Boolean(), nullable=False),
         sa.Column("started_at", UTCTimestamp(), nullable=False),
         sa.Column("finished_at", UTCTimestamp(), nullable=False),
         sa.Column("engine", sa.String(length=16), nullable=False),
