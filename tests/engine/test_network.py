@@ -85,3 +85,16 @@ def test_relationships_recorded_after_known_at_are_ignored() -> None:
     w.edge(1, 2, "contact", recorded=day(-2))
     assert rows(w.evaluate(net(1), known_at=day(-3)).scores)[1]["ties"] == 0.5
     assert rows(w.evaluate(net(1)).scores)[1]["ties"] == pytest.approx(GOOD)
+
+
+def test_a_later_version_of_an_edge_ends_it() -> None:
+    w = World()
+    w.people(1, 2)
+    w.record(2, "civic.good", day(-30))
+    w.edge(1, 2, "contact", recorded=day(-100))
+    w.edge(1, 2, "contact", valid_to=day(-10), recorded=day(-5))  # re-imported: ended
+    assert rows(w.evaluate(net(1)).scores)[1]["ties"] == 0.5
+    # before the new version was recorded, the edge was open-ended
+    assert rows(w.evaluate(net(1), known_at=day(-6)).scores)[1]["ties"] == pytest.approx(GOOD)
+    # and while it was valid, it counted
+    assert rows(w.evaluate(net(1), as_of=day(-20)).scores)[1]["ties"] == pytest.approx(GOOD)

@@ -69,6 +69,7 @@ class World:
     ) -> None:
         self.relationships.append(
             {
+                "eid": len(self.relationships) + 1,
                 "src": src,
                 "dst": dst,
                 "kind": kind,

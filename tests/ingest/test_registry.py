@@ -138,3 +138,71 @@ def test_relationship_rows(engine: sa.Engine) -> None:
     assert "'cousin' is not one of" in found[(7, "kind")]
     assert "must be above 0" in found[(8, "weight")]
     assert "after valid_from" in found[(9, "valid_to")]
+
+
+def test_relationships_are_versioned_not_edited(engine: sa.Engine) -> None:
+    from socialcredit.store.snapshot import load_registry
+
+    with engine.begin() as conn:
+        import_subjects(
+            conn,
+            numbered(
+                [
+                    {"identifier": ALICE, "kind": "person", "name": "Alice"},
+                    {"identifier": BOB, "kind": "person", "name": "Bob"},
+                ]
+            ),
+            NOW,
+        )
+        first = import_relationships(
+            conn,
+            numbered(
+                [
+                    {"from": ALICE, "to": BOB, "kind": "spouse", "valid_from": "2010-01-01"},
+                    {
+                        "from": ALICE,
+                        "to": BOB,
+                        "kind": "spouse",
+                        "valid_from": "2010-01-01",
+                        "weight": "2",
+                    },
+                ]
+            ),
+            NOW,
+        )
+        assert first.accepted == 1
+        assert "on line 2 of this file with another weight" in first.rejected[0].reason
+        ended = import_relationships(
+            conn,
+            numbered(
+                [
+                    {
+                        "from": ALICE,
+                        "to": BOB,
+                        "kind": "spouse",
+                        "valid_from": "2010-01-01",
+                        "valid_to": "2025-12-31",
+                    },
+                ]
+            ),
+            NOW,
+        )
+        assert (ended.accepted, ended.unchanged) == (1, 0)
+        again = import_relationships(
+            conn,
+            numbered(
+                [
+                    {
+                        "from": ALICE,
+                        "to": BOB,
+                        "kind": "spouse",
+                        "valid_from": "2010-01-01",
+                        "valid_to": "2025-12-31",
+                    },
+                ]
+            ),
+            NOW,
+        )
+        assert (again.accepted, again.unchanged) == (0, 1)
+        versions = load_registry(conn).relationships.to_pylist()
+    assert [v["valid_to_us"] is None for v in versions] == [True, False]

@@ -25,6 +25,7 @@ SUBJECTS = pa.schema(
 )
 RELATIONSHIPS = pa.schema(
     [
+        ("eid", pa.int64()),
         ("src", pa.int64()),
         ("dst", pa.int64()),
         ("kind", pa.string()),
@@ -64,8 +65,9 @@ class Inputs:
     """Everything `evaluate` reads, as Arrow tables with the schemas above.
 
     `status` is the log of record status changes (retractions, disputes, supersessions); a record
-    with no change is active. `records` may be the whole log or only the records of the subjects
-    an evaluation needs (see `socialcredit.engine.focus`).
+    with no change is active. `relationships` holds every version of every edge (a re-import
+    that ends or reweighs an edge adds a version). `records` may be the whole log or only the
+    records of the subjects an evaluation needs (see `engine.dependencies`).
     """
 
     subjects: pa.Table

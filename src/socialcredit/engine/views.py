@@ -65,13 +65,23 @@ def live_records(data: EngineData, at: Instant) -> ibis.Table:
 
 
 def live_edges(data: EngineData, at: Instant, kinds: list[str]) -> ibis.Table:
-    """Relationships of the given kinds valid at T (valid_from <= T < valid_to), known by K."""
+    """Relationships of the given kinds valid at T (valid_from <= T < valid_to), known by K.
+
+    An edge is identified by (src, dst, kind, valid_from); when it was imported again with
+    another valid_to or weight, the latest version recorded by K is the one that holds.
+    """
     e = data.table("relationships")
+    e = e.filter(e.kind.isin(kinds))
+    if at.known_at is not None:
+        e = e.filter(e.recorded_us <= at.known_at)
+    latest = ibis.window(
+        group_by=[e.src, e.dst, e.kind, e.valid_from_us],
+        order_by=[ibis.desc(e.recorded_us), ibis.desc(e.eid)],
+    )
+    e = e.mutate(version=ibis.row_number().over(latest))
     e = e.filter(
-        e.kind.isin(kinds),
+        e.version == 0,
         e.valid_from_us.isnull() | (e.valid_from_us <= at.as_of),
         e.valid_to_us.isnull() | (e.valid_to_us > at.as_of),
     )
-    if at.known_at is not None:
-        e = e.filter(e.recorded_us <= at.known_at)
     return e.select("src", "dst", "kind", "weight")

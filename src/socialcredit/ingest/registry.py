@@ -208,8 +208,9 @@ def import_relationships(
 
     known = registry.resolve(conn, [p[1] for p in parsed] + [p[2] for p in parsed])
     kinds = {r.id: r.kind for r in registry.subject_rows(conn, known.values()).values()}
-    stored = registry.existing_edges(conn)
+    stored = registry.latest_edges(conn)
     new = []
+    seen: dict[registry.EdgeKey, tuple[int, float, datetime | None]] = {}
     for line, src_id, dst_id, kind, weight, start, end in parsed:
         problems = []
         for field_name, ident in (("from", src_id), ("to", dst_id)):
@@ -233,15 +234,24 @@ def import_relationships(
                         f"{' or '.join(allowed_to)}, not a {kinds[known[dst_id]]}",
                     )
                 )
+        key = (known.get(src_id, -1), known.get(dst_id, -1), kind, start)
+        if not problems and key in seen and seen[key][1:] != (weight, end):
+            problems.append(
+                (
+                    "kind",
+                    "the same relationship (from, to, kind, valid_from) is on line "
+                    f"{seen[key][0]} of this file with another weight or valid_to",
+                )
+            )
         if problems:
             for field_name, reason in problems:
                 report.reject(line, field_name, reason)
             continue
-        key = (known[src_id], known[dst_id], kind, start)
-        if key in stored:
+        if key in seen or stored.get(key) == (weight, end):
             report.unchanged += 1
             continue
-        stored.add(key)
+        # New, or a known edge with another valid_to or weight: a new version, recorded now.
+        seen[key] = (line, weight, end)
         new.append((known[src_id], known[dst_id], kind, weight, start, end))
     registry.add_relationships(conn, new, recorded_at)
     report.accepted = len(new)

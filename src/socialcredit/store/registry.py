@@ -161,17 +161,23 @@ def subject_rows(conn: sa.Connection, subject_ids: Iterable[int]) -> dict[int, A
     return out
 
 
-EdgeKey = tuple[int, int, str, datetime | None]
+EdgeKey = tuple[int, int, str, datetime | None]  # from, to, kind, valid_from
 
 
-def existing_edges(conn: sa.Connection) -> set[EdgeKey]:
+def latest_edges(conn: sa.Connection) -> dict[EdgeKey, tuple[float, datetime | None]]:
+    """The latest version (weight, valid_to) of every stored edge."""
     query = sa.select(
         relationships.c.from_id,
         relationships.c.to_id,
         relationships.c.kind,
         relationships.c.valid_from,
-    )
-    return {(r.from_id, r.to_id, r.kind, r.valid_from) for r in conn.execute(query)}
+        relationships.c.weight,
+        relationships.c.valid_to,
+    ).order_by(relationships.c.id)
+    return {
+        (r.from_id, r.to_id, r.kind, r.valid_from): (r.weight, r.valid_to)
+        for r in conn.execute(query)
+    }
 
 
 def add_relationships(

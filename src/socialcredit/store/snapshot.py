@@ -33,6 +33,7 @@ def load_registry(conn: sa.Connection) -> Inputs:
         epoch_us(subjects.c.registered_at, d),
     ).order_by(subjects.c.id)
     edge_q = sa.select(
+        relationships.c.id,
         relationships.c.from_id,
         relationships.c.to_id,
         relationships.c.kind,
