@@ -10,17 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from socialcredit.engine import EngineData, Explanation, dependencies, evaluate, explain
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.store.evaluations import (
     Evaluation,
+    decisions_export,
     get_evaluation,
     latest_evaluation,
+    scores_export,
     subject_outcome,
 )
-from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies, list_policies
+from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.registry import Subject, find_subject, first_identifiers
 from socialcredit.store.snapshot import load_registry, with_records
 from socialcredit.timeutil import format_instant
@@ -50,12 +53,42 @@ def evaluation_for(
     return found
 
 
+def export_scores(conn: sa.Connection, policy: str, evaluation_id: int | None = None) -> pa.Table:
+    """subject, score, tier, percentile, then one column per category."""
+    found = evaluation_for(conn, policy, evaluation_id)
+    document = get_policy(conn, policy, found.policy_version).policy
+    if not document.scores:
+        raise InvalidInput(
+            "policy",
+            f"{policy} has model: none and computes no score; its "
+            "lists and measures are in `scs decisions export`",
+        )
+    return scores_export(conn, found.id, list(document.categories))
+
+
+def export_decisions(
+    conn: sa.Connection,
+    policy: str,
+    evaluation_id: int | None = None,
+    measure: str | None = None,
+) -> pa.Table:
+    """measure, subject, cause_subject, kind, since: every decision of the evaluation."""
+    found = evaluation_for(conn, policy, evaluation_id)
+    document = get_policy(conn, policy, found.policy_version).policy
+    if measure is not None and document.measure(measure) is None:
+        names = ", ".join(m.name for m in document.measures) or "none"
+        raise NotFound(
+            f"policy {policy} {found.policy_version} has no measure {measure!r} (measures: {names})"
+        )
+    return decisions_export(conn, found.id, measure)
+
+
 def explain_subject(
     conn: sa.Connection, identifier: str, policy: str, evaluation_id: int | None = None
 ) -> SubjectReport:
     subject = find_subject(conn, identifier)
     evaluation = evaluation_for(conn, policy, evaluation_id)
-    stored = next(p for p in list_policies(conn) if p.id == evaluation.policy_id)
+    stored = get_policy(conn, evaluation.policy_name, evaluation.policy_version)
     document = stored.policy
     registry = load_registry(conn)
     needed = dependencies(
@@ -112,15 +145,12 @@ def check_measure(
     }
     if not found:
         return answer
+    # One decision answers: the subject's own if there is one, else the earliest collateral
+    # one. Its reasons, since and cause are reported together, never mixed with another's.
     own = [d for d in found if d.cause_subject_id == subject.id]
     chosen = own[0] if own else min(found, key=lambda d: (d.since, d.cause_subject_id))
-    reasons: list[str] = []
-    for decision in [chosen] + [d for d in found if d is not chosen]:
-        for reason in decision.reasons:
-            if reason not in reasons:
-                reasons.append(reason)
-    answer["reasons"] = reasons
-    answer["since"] = format_instant(min(d.since for d in found))
+    answer["reasons"] = list(chosen.reasons)
+    answer["since"] = format_instant(chosen.since)
     if not own:
         answer["cause_subject"] = first_identifiers(conn, [chosen.cause_subject_id])[
             chosen.cause_subject_id

@@ -153,6 +153,35 @@ def test_gate_checks_follow_the_joint_punishment_rules(village: Scs) -> None:
     )
 
 
+def test_a_gate_check_reports_one_decision(village: Scs, tmp_path: Path) -> None:
+    listed = tmp_path / "rep.csv"
+    listed.write_text(
+        "record_id,subject,type,occurred_at,value\n"
+        f"c-9,{REP},court.dishonest.refuses_to_perform,2026-05-01,\n"
+    )
+    village("ingest", str(listed), "--source", "court")
+    village("evaluate", "--policy", "national", "--as-of", "2026-06-01")
+    rep = json.loads(village("check", "flight_ban", REP))
+    assert rep["cause_subject"] is None  # now listed himself: his own decision answers
+    assert rep["reasons"] == ["on_list:dishonest_judgment_debtors"]
+    assert rep["since"] == "2026-05-01T00:00:00Z"
+    assert "no measure 'teleport'" in village(
+        "decisions", "export", "--policy", "national", "--measure", "teleport", code=3
+    )
+    assert "cannot write" in village(
+        "scores",
+        "export",
+        "--policy",
+        "sesame",
+        "--out",
+        str(tmp_path / "missing" / "x.csv"),
+        code=2,
+    )
+    assert "cannot write" in village(
+        "ingest", str(listed), "--source", "court", "--report", str(tmp_path), code=2
+    )
+
+
 def test_exports(village: Scs, tmp_path: Path) -> None:
     table = list(csv.DictReader(io.StringIO(village("scores", "export", "--policy", "sesame"))))
     assert list(table[0]) == [

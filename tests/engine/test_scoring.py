@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from socialcredit.engine import evaluate
 from socialcredit.engine.scoring import FIXED
 from tests.engine.world import T0, World, day, policy, rows
 
@@ -235,20 +236,46 @@ def test_scope_by_kind_region_age_and_registration() -> None:
 
 
 def test_evaluation_is_reproducible_to_the_byte() -> None:
+    networked = WEIGHTED.replace(
+        "conduct: {weight: 0.4, sensitivity: 20}",
+        "conduct: {weight: 0.3, sensitivity: 20}\n  ties: {weight: 0.1, network: "
+        "{relationships: {contact: 1.0, spouse: 2.5}, hops: 3, damping: 0.8}}",
+    )
     w = World()
-    w.people(*range(1, 30))
-    for sid in range(1, 30):
+    w.people(*range(1, 60))
+    for sid in range(1, 60):
+        w.edge(sid, (sid * 7) % 59 + 1, "contact", weight=1 + sid % 3)
+        w.edge(sid, (sid * 13) % 59 + 1, "spouse")
         for n in range(sid % 7):
             w.record(sid, "finance.payment.late", day(-n * 37 - sid), value=n * 3.3)
             w.record(sid, "civic.volunteer", day(-n * 11 - 1))
-    p = policy(WEIGHTED)
-    first = w.evaluate(p)
-    second = w.evaluate(p)
-    assert first.scores.equals(second.scores)
-    assert first.distribution == second.distribution
-    one_thread = World(**{k: getattr(w, k) for k in ("subjects", "records")})
-    data = one_thread.data()
-    data.con.raw_sql("SET threads = 1")
-    from socialcredit.engine import evaluate
+    for p in (policy(WEIGHTED), policy(networked)):
+        first = w.evaluate(p)
+        assert first.scores.equals(w.evaluate(p).scores)
+        shuffled = World(
+            subjects=w.subjects[::-1], relationships=w.relationships[::-1], records=w.records[::-1]
+        )
+        data = shuffled.data()
+        data.con.raw_sql("SET threads = 1")
+        again = evaluate(data, p, T0)
+        assert again.scores.equals(first.scores)
+        assert again.distribution == first.distribution
 
-    assert evaluate(data, p, T0).scores.equals(first.scores)
+
+def test_a_ceiling_is_explained_only_when_it_lowered_the_score() -> None:
+    from socialcredit.engine import explain
+
+    w = World()
+    w.people(1, 2)
+    w.record(1, "civic.lie", day(-1))  # ceiling 700, score 649: not capped
+    for _ in range(30):
+        w.record(2, "civic.volunteer", day(-1))
+    w.record(2, "civic.lie", day(-1))  # capped at 700
+    p = policy(WEIGHTED)
+    full = w.evaluate(p)
+    for sid, capped in ((1, None), (2, 700)):
+        outcome = w.evaluate(p, subjects=[sid], distribution=full.distribution, explain=True)
+        found = explain(outcome, sid)
+        assert found.ceiling == capped
+        assert bool(found.ceiling_reasons) == (capped is not None)
+    assert rows(full.scores)[2]["uncapped"] > 700

@@ -92,6 +92,19 @@ def test_the_base_document_is_valid_and_its_digest_ignores_formatting() -> None:
         ("model: weighted", "model: points", "base", "required by model: points"),
         ("a: {weight", "score: {weight", "categories.score", "reserved"),
         ("duration: 2y", "duration: forever", "lists[0].duration", "not a duration"),
+        ("duration: 2y", "duration: 300000y", "lists[0].duration", "longer than 1000 years"),
+        (
+            "a: {weight: 0.7, sensitivity: 10}",
+            "a: {weight: 0.7, sensitivity: .inf}",
+            "categories.a.sensitivity",
+            "finite",
+        ),
+        (
+            "points: 1, expires: 1y, reason: r}\n  - {type: z.w",
+            "points: 1e12, expires: 1y, reason: r}\n  - {type: z.w",
+            "rules[0].points",
+            "less than or equal to 1000000000",
+        ),
     ],
 )
 def test_errors_name_key_and_reason(old: str, new: str, key: str, fragment: str) -> None:
@@ -143,3 +156,18 @@ def test_bundled_packs_pass_lint(name: str) -> None:
     pack = bundled_packs()[name]
     assert pack.policy.references, "every pack cites what it reads"
     assert [f for f in lint(pack.policy) if f.level != "notice"] == []
+
+
+def test_a_key_given_twice_is_an_error() -> None:
+    twice = BASE.replace(
+        "points: 1, expires: 1y, reason: r}\n  - {type: z.w",
+        "points: 1, points: -500, expires: 1y, reason: r}\n  - {type: z.w",
+    )
+    found = problems(twice)
+    assert any("appears twice" in reason for reason in found.values())
+
+
+def test_too_many_conditions_in_one_measure() -> None:
+    many = ", ".join(f"{{score_below: {n}}}" for n in range(63))
+    found = problems(BASE.replace("when: {on_list: l}", "when: {any: [" + many + "]}"))
+    assert "63 conditions" in found["measures[0].when"]

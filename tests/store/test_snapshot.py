@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from socialcredit.ingest.registry import import_relationships, import_subjects
+from socialcredit.store import bulk, snapshot
 from socialcredit.store import records as record_log
-from socialcredit.store import snapshot
 from socialcredit.store.sources import add_source
 from socialcredit.timeutil import to_us
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
 
-def test_every_row_arrives_with_exact_instants(engine: sa.Engine) -> None:
-    n = 2_500  # more than one fetch batch would hide a dropped first row only by luck
+def test_every_row_arrives_with_exact_instants(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "FETCH_ROWS", 1_000)  # several fetches, and several lookup chunks
+    n = 12_500
     with engine.begin() as conn:
         add_source(conn, "s", "test", reliability=0.5)
         rows = [
@@ -55,7 +59,7 @@ def test_every_row_arrives_with_exact_instants(engine: sa.Engine) -> None:
         record_log.change_status(conn, [("s", "r0", "retracted", "wrong person")], WHEN, "test")
     with engine.connect() as conn:
         inputs = snapshot.load_inputs(conn)
-        some = snapshot.load_records(conn, ids[:3])
+        some = snapshot.load_records(conn, ids[:3] + ids[-6_000:])
     assert inputs.subjects.num_rows == n
     assert inputs.subjects["born"].to_pylist() == [1990] * n
     assert inputs.relationships.num_rows == n - 1
@@ -67,4 +71,4 @@ def test_every_row_arrives_with_exact_instants(engine: sa.Engine) -> None:
     assert sorted(inputs.records["value"].to_pylist()) == [float(i) for i in range(n)]
     assert inputs.sources.to_pylist() == [{"source": "s", "reliability": 0.5}]
     assert inputs.status.to_pylist()[0]["status"] == "retracted"
-    assert some.num_rows == 3
+    assert some.num_rows == 6_003

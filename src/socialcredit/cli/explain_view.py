@@ -41,7 +41,9 @@ def render(report: SubjectReport, per_factor: int) -> None:
         f"{', region ' + subject.region if subject.region else ''})"
     )
     if e.score is None and policy.scores:
-        out.print("[yellow]not scored by this policy[/] (outside its subjects or region)")
+        out.print(
+            "[yellow]not scored by this policy[/] (outside its kinds of subject, region or age)"
+        )
     elif e.score is not None:
         assert policy.scale is not None
         percentile = (

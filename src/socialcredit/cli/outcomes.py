@@ -12,10 +12,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.cli.common import err, instant_option, out, state, write_table
-from socialcredit.reports import SubjectReport, check_measure, evaluation_for, explain_subject
+from socialcredit.reports import (
+    SubjectReport,
+    check_measure,
+    explain_subject,
+    export_decisions,
+    export_scores,
+)
 from socialcredit.runs import Run, run_evaluations
-from socialcredit.store.evaluations import decisions_export, list_evaluations, scores_export
-from socialcredit.store.policies import get_policy
+from socialcredit.store.evaluations import list_evaluations
 from socialcredit.timeutil import format_instant
 
 scores_app = typer.Typer(help="Export scores.", no_args_is_help=True)
@@ -156,14 +161,7 @@ def scores_export_command(
 ) -> None:
     """subject, score, tier, percentile, then one column per category."""
     with state(ctx).engine().connect() as conn:
-        found = evaluation_for(conn, policy, evaluation)
-        document = get_policy(conn, policy, found.policy_version).policy
-        if not document.scores:
-            err.print(
-                f"policy {policy} has model: none and computes no score; see `scs decisions export`"
-            )
-            raise typer.Exit(2)
-        table = scores_export(conn, found.id, list(document.categories))
+        table = export_scores(conn, policy, evaluation)
     write_table(table, fmt, out_file)
 
 
@@ -178,8 +176,7 @@ def decisions_export_command(
 ) -> None:
     """measure, subject, cause_subject, kind, since: every measure in force."""
     with state(ctx).engine().connect() as conn:
-        found = evaluation_for(conn, policy, evaluation)
-        table = decisions_export(conn, found.id, measure)
+        table = export_decisions(conn, policy, evaluation, measure)
     write_table(table, fmt, out_file)
 
 

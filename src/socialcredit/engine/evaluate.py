@@ -332,6 +332,7 @@ class _Plan:
                     "tier": pa.array([], pa.string()),
                     "percentile": pa.array([], pa.float64()),
                     "ceiling": pa.array([], pa.int64()),
+                    "uncapped": pa.array([], pa.int64()),
                     "records": pa.array([], pa.int64()),
                 }
             )
@@ -350,6 +351,7 @@ class _Plan:
             "tier",
             "percentile",
             rows.ceiling.cast("int64").name("ceiling"),
+            rows.uncapped.cast("int64").name("uncapped"),
             rows.records.cast("int64").name("records"),
             **values,
         ).order_by("sid")

@@ -67,7 +67,7 @@ class Explanation:
     categories: list[CategoryValue]
     lowering: list[Factor]  # the top factors that lowered the score
     factors: list[Factor]  # all factors: lowering first, then the rest by |effect|
-    ceiling: int | None
+    ceiling: int | None  # the ceiling that lowered the score, if one did
     ceiling_reasons: list[str]
     lists: list[dict[str, Any]]
     decisions: list[dict[str, Any]]
@@ -80,6 +80,8 @@ def explain(outcome: Outcome, sid: int) -> Explanation:
     row = scores[0] if scores else None
     contributions = _rows_of(outcome.contributions, sid) if outcome.contributions else []
     categories = list(policy.categories)
+    # A ceiling is reported only when it lowered the score.
+    capped = row is not None and row["ceiling"] is not None and row["uncapped"] > row["ceiling"]
     groups: dict[tuple[str, str], list[tuple[int, RecordEffect]]] = {}
     ceilings: list[str] = []
     for c in contributions:
@@ -96,7 +98,7 @@ def explain(outcome: Outcome, sid: int) -> Explanation:
             effect=c["wq"] / FIXED,
         )
         groups.setdefault((categories[c["cat"]], rule.reason), []).append((c["wq"], effect))
-        if row is not None and rule.ceiling is not None and rule.ceiling == row["ceiling"]:
+        if capped and rule.ceiling == row["ceiling"]:  # type: ignore[index]
             ceilings.append(
                 f"{rule.reason} ({c['source']}/{c['record_id']}, {effect.occurred_at:%Y-%m-%d})"
             )
@@ -145,7 +147,7 @@ def explain(outcome: Outcome, sid: int) -> Explanation:
         categories=values if row else [],
         lowering=lowering,
         factors=lowering + rest,
-        ceiling=row["ceiling"] if row else None,
+        ceiling=row["ceiling"] if capped and row else None,
         ceiling_reasons=ceilings,
         lists=_rows_of(outcome.lists, sid),
         decisions=_rows_of(outcome.decisions, sid),

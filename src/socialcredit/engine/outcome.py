@@ -14,7 +14,8 @@ from socialcredit.policy.schema import Policy
 class Outcome:
     """The result of `evaluate`, every table sorted so that equal inputs give equal bytes.
 
-    scores:    sid, score, tier, percentile, ceiling, records, then one column per category
+    scores:    sid, score, tier, percentile, ceiling, uncapped (the score before ceilings),
+               records, then one column per category
                (S_c in the weighted model, R_c in the points model). Empty for model: none.
     lists:     list, sid, since_us, until_us
     decisions: measure, kind, authority, sid, cause_sid, since_us, reasons

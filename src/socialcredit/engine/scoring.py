@@ -24,6 +24,7 @@ from socialcredit.policy.schema import Policy
 from socialcredit.timeutil import US_PER_DAY
 
 FIXED = 1_000_000  # fixed-point units per point
+MAX_WEIGHT = 1e9  # points: 10^15 fixed-point units, so int64 sums hold 9,000 such records
 
 
 def contributions(
@@ -41,7 +42,8 @@ def contributions(
         (r.half_life_days.isnull(), ibis.literal(1.0)),
         else_=ibis.literal(2.0).pow(-age_days / r.half_life_days),
     )
-    weight = raw * r.reliability * decay
+    # A record weighs at most ±MAX_WEIGHT points, so fixed-point sums cannot overflow.
+    weight = ibis.greatest(-MAX_WEIGHT, ibis.least(MAX_WEIGHT, raw * r.reliability * decay))
     return r.mutate(raw=raw, decay=decay, w=weight, wq=(weight * FIXED + 0.5).floor().cast("int64"))
 
 
@@ -84,7 +86,10 @@ def base_values(subjects: ibis.Table, sums: ibis.Table, policy: Policy) -> ibis.
 
 
 def final_scores(t: ibis.Table, policy: Policy) -> ibis.Table:
-    """Add `score` (ceilings applied) and `tier`. Weighted needs s_<network> joined in already."""
+    """Add `uncapped` (the score before ceilings), `score` and `tier`.
+
+    The weighted model needs s_<network> joined in already.
+    """
     assert policy.scale is not None
     low, high = policy.scale.min, policy.scale.max
     if policy.model == "weighted":
@@ -99,8 +104,10 @@ def final_scores(t: ibis.Table, policy: Policy) -> ibis.Table:
             fixed = fixed + t[f"r_{name}"]
         unclamped = (policy.base or 0.0) + fixed.cast("float64") / FIXED + 0.5
         score = ibis.greatest(low, ibis.least(high, unclamped.floor().cast("int64")))
-    score = ibis.cases((t.ceiling.isnull(), score), else_=ibis.least(score, t.ceiling))
-    t = t.mutate(score=score)
+    t = t.mutate(uncapped=score)
+    t = t.mutate(
+        score=ibis.cases((t.ceiling.isnull(), t.uncapped), else_=ibis.least(t.uncapped, t.ceiling))
+    )
     if policy.tiers:
         tier = ibis.cases(*[(t.score >= tier.min, tier.name) for tier in policy.tiers])
     else:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from socialcredit.errors import IdentifierError
 from socialcredit.identifiers import parse
 from socialcredit.ingest import fields
+from socialcredit.ingest.fields import MAX_VALUE
 from socialcredit.ingest.readers import BadLine, Row
 from socialcredit.ingest.report import Report
 from socialcredit.policy.patterns import check_type
@@ -192,7 +193,10 @@ def _fast(
         type(record_id) is not str
         or not 0 < len(record_id) <= 200
         or record_id != record_id.strip()
+        or not record_id.isprintable()
+        or type(subject) is not str
         or type(identifiers.get(subject)) is not str
+        or type(record_type) is not str
         or record_type not in types
         or types[record_type] is not None
         or row.get("attrs") is not None
@@ -206,8 +210,11 @@ def _fast(
             return None
     if type(occurred) is not datetime:
         return None
-    if occurred.tzinfo is not UTC:
-        occurred = as_utc(occurred)
+    try:
+        if occurred.tzinfo is not UTC:
+            occurred = as_utc(occurred)
+    except OverflowError:
+        return None
     if not EARLIEST <= occurred <= latest:
         return None
     if value is not None:
@@ -218,9 +225,11 @@ def _fast(
                     value = float(value)
                 except ValueError:
                     return None
-        elif type(value) is int:
+        elif type(value) is int and abs(value) <= MAX_VALUE:
             value = float(value)
-        if value is not None and (type(value) is not float or not math.isfinite(value)):
+        if value is not None and (
+            type(value) is not float or not math.isfinite(value) or abs(value) > MAX_VALUE
+        ):
             return None
     canonical = identifiers[subject]
     assert isinstance(canonical, str)
@@ -228,7 +237,7 @@ def _fast(
         line,
         record_id,
         canonical,
-        record_type,  # type: ignore[arg-type]
+        record_type,
         occurred,
         value,
         None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ _SUFFIXES = {
 }
 
 Row = dict[str, Any]
+csv.field_size_limit(min(sys.maxsize, 16 * 1024 * 1024))  # a large attrs cell is not an error
 
 
 class BadLine(Exception):
@@ -62,11 +64,15 @@ def read_rows(
     if kind == "csv":
         return _csv(path, required, optional)
     if kind == "jsonl":
-        return _jsonl(path)
+        return _jsonl(path, set(required) | set(optional))
     return _parquet(path, required, optional)
 
 
-def _check_columns(path: Path, present: Sequence[str], required: Sequence[str]) -> None:
+def _check_columns(
+    path: Path, present: Sequence[str], required: Sequence[str], optional: Sequence[str]
+) -> None:
+    """The whole file fails on a missing, unknown or repeated column: a misspelt `supersede`
+    silently ignored would turn a correction into a second record."""
     missing = [c for c in required if c not in present]
     if missing:
         raise InvalidInput(
@@ -74,6 +80,17 @@ def _check_columns(path: Path, present: Sequence[str], required: Sequence[str]) 
             f"{path.name} lacks the required column(s) {', '.join(missing)} "
             f"(found: {', '.join(present) or 'none'})",
         )
+    known = set(required) | set(optional)
+    unknown = [c for c in present if c not in known]
+    if unknown:
+        raise InvalidInput(
+            "columns",
+            f"{path.name} has unknown column(s) {', '.join(unknown)}; the columns are "
+            f"{', '.join([*required, *optional])}",
+        )
+    repeated = sorted({c for c in present if list(present).count(c) > 1})
+    if repeated:
+        raise InvalidInput("columns", f"{path.name} repeats the column(s) {', '.join(repeated)}")
 
 
 def _csv(
@@ -83,15 +100,21 @@ def _csv(
     reader = csv.DictReader(handle)
     try:
         header = [h.strip() for h in reader.fieldnames or []]
-        _check_columns(path, header, required)
+        _check_columns(path, header, required, optional)
     except (InvalidInput, UnicodeDecodeError, csv.Error) as error:
         handle.close()
         if isinstance(error, InvalidInput):
             raise
+        if isinstance(error, UnicodeDecodeError):
+            raise InvalidInput(
+                "file", f"{path.name} is not UTF-8 text (in its first lines: {error.reason})"
+            ) from None
         raise InvalidInput("file", f"{path.name} has no readable CSV header ({error})") from None
     reader.fieldnames = header
 
     def rows() -> Iterator[tuple[int, Row | BadLine]]:
+        # A reader error leaves csv unable to continue: the whole file fails, with the line,
+        # rather than stopping quietly and leaving the rest neither accepted nor rejected.
         with handle:
             try:
                 for row in reader:
@@ -106,16 +129,29 @@ def _csv(
                         continue
                     yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
             except csv.Error as error:
-                yield reader.line_num, BadLine(f"not valid CSV ({error})")
+                raise InvalidInput(
+                    "file",
+                    f"{path.name}, after line {reader.line_num}: not "
+                    f"valid CSV ({error}); nothing was stored",
+                ) from None
             except UnicodeDecodeError as error:
-                yield reader.line_num + 1, BadLine(f"not UTF-8 text ({error.reason})")
+                raise InvalidInput(
+                    "file",
+                    f"{path.name}, after line {reader.line_num}: not "
+                    f"UTF-8 text ({error.reason}); nothing was stored",
+                ) from None
 
     return rows()
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, Row | BadLine]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+def _jsonl(path: Path, known: set[str]) -> Iterator[tuple[int, Row | BadLine]]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield number, BadLine(f"not UTF-8 text ({error.reason})")
+                continue
             if not text.strip():
                 continue
             try:
@@ -123,8 +159,21 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Row | BadLine]]:
             except json.JSONDecodeError as error:
                 yield number, BadLine(f"not valid JSON ({error.msg} at column {error.colno})")
                 continue
+            except RecursionError:
+                yield number, BadLine("JSON nested too deeply")
+                continue
             if not isinstance(value, dict):
                 yield number, BadLine("each line must be a JSON object")
+                continue
+            unknown = sorted(k for k in value if k not in known)
+            if unknown:
+                yield (
+                    number,
+                    BadLine(
+                        f"unknown field(s) {', '.join(unknown)}; the fields are "
+                        f"{', '.join(sorted(known))}"
+                    ),
+                )
                 continue
             yield number, value
 
@@ -139,7 +188,7 @@ def _parquet(
             "file", f"{path.name} is not a readable Parquet file ({error})"
         ) from None
     present = parquet.schema_arrow.names
-    _check_columns(path, present, required)
+    _check_columns(path, present, required, optional)
     columns = [c for c in (*required, *optional) if c in present]
 
     def rows() -> Iterator[tuple[int, Row | BadLine]]:
@@ -157,7 +206,8 @@ def _python_values(column: pa.Array) -> list[Any]:
     """Column values as Python objects; timestamps become aware UTC datetimes, quickly
     (a naive timestamp is taken as UTC)."""
     if pa.types.is_timestamp(column.type):
-        micros = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
+        # Nanosecond timestamps (pandas' default) are truncated to microseconds.
+        micros = column.cast(pa.timestamp("us", tz=column.type.tz), safe=False).cast(pa.int64())
         return [None if v is None else from_us(v) for v in micros.to_pylist()]
     values: list[Any] = column.to_pylist()
     return values

@@ -97,9 +97,19 @@ def import_subjects(
                 )
             )
         if kind is not None and kind != "person" and born is not None:
-            founded, born = founded or born, None  # `born` of an organization is its founding
+            # `born` of an organization is its founding year, accepted for convenience
+            if founded is not None and founded != born:
+                problems.append(
+                    (
+                        "born",
+                        f"an organization's born is its founding year, but founded says {founded}",
+                    )
+                )
+            founded, born = born, None
         if kind == "person" and founded is not None:
             problems.append(("founded", "a person has `born`, not `founded`"))
+        if ident is not None and ident.scheme == "cn-rid" and born is None and not problems:
+            born = rid_birth_date(ident.value).year  # the identifier says when
         if ident is not None and ident.scheme == "cn-rid" and born is not None:
             birth = rid_birth_date(ident.value)
             if birth.year != born:

@@ -20,6 +20,25 @@ from socialcredit.errors import PolicyError
 from socialcredit.policy.schema import Policy, reference_problems
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping: a reviewer reading the first
+    `points:` must not be shown a number the engine never uses."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice in one mapping",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 @dataclass(frozen=True)
 class LoadedPolicy:
     policy: Policy
@@ -50,7 +69,7 @@ def _fail(source: str, problems: list[tuple[str, str]]) -> PolicyError:
 
 def load_policy(text: str, source: str = "<policy>") -> LoadedPolicy:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"

@@ -7,7 +7,6 @@ conditions, weights, the keys each model needs.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -38,6 +37,8 @@ RELATIONSHIP_KINDS: tuple[str, ...] = (
     "legal_representative",
     "shareholder",
 )
+MAX_DAYS = 365_000
+POINTS = Annotated[float, Field(ge=-1e9, le=1e9)]
 RESERVED_COLUMNS = frozenset(
     {"sid", "kind", "subject", "score", "tier", "percentile", "ceiling", "records"}
 )
@@ -47,7 +48,10 @@ Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 def _duration(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(f"{value!r} is not a duration; write <int>d, <int>w or <int>y (e.g. 730d)")
-    return parse_duration_days(value)
+    days = parse_duration_days(value)
+    if days > MAX_DAYS:
+        raise ValueError(f"{value} is longer than 1000 years")
+    return days
 
 
 def _pattern(value: Any) -> str:
@@ -64,7 +68,7 @@ TypePattern = Annotated[str, BeforeValidator(_pattern)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Scale(Strict):
@@ -94,20 +98,13 @@ class Category(Strict):
 class Rule(Strict):
     type: TypePattern
     category: Slug
-    points: float = 0.0
-    per_unit: float = 0.0
-    cap: Annotated[float, Field(gt=0)] | None = None
+    points: POINTS = 0.0
+    per_unit: POINTS = 0.0
+    cap: Annotated[float, Field(gt=0, le=1e9)] | None = None
     half_life: Days | None = None
     expires: Days | None = None
     ceiling: int | None = None
     reason: str = Field(min_length=1, max_length=200)
-
-    @field_validator("points", "per_unit")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
 
 
 class Tier(Strict):
@@ -167,6 +164,7 @@ class NotOf(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+MAX_CONDITIONS = 62  # reason codes travel as a bit mask
 CONDITION_KEYS = ("score_below", "score_at_least", "tier_in", "on_list", "has_record")
 COMBINATORS = ("all", "any", "not")
 
@@ -381,6 +379,12 @@ def reference_problems(p: Policy) -> list[tuple[str, str]]:
     out += _tier_problems(p)
     out += _unique(p.lists, "lists")
     out += _unique(p.measures, "measures")
+    for i, m in enumerate(p.measures):
+        leaves = [n for n in walk(m.when) if not isinstance(n, AllOf | AnyOf | NotOf)]
+        if len(leaves) > MAX_CONDITIONS:
+            out.append(
+                (f"measures[{i}].when", f"has {len(leaves)} conditions; at most {MAX_CONDITIONS}")
+            )
     list_names = {x.name for x in p.lists}
     tier_names = {t.name for t in p.tiers}
     for i, m in enumerate(p.measures):

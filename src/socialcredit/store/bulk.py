@@ -18,6 +18,7 @@ from socialcredit.store.types import UTCTimestamp
 from socialcredit.timeutil import as_utc, from_us, to_us
 
 BATCH = 50_000
+FETCH_ROWS = 100_000  # rows per fetch when reading into Arrow
 
 
 def _converter(column: sa.Column[Any], dialect: str) -> Callable[[Any], Any] | None:
@@ -142,13 +143,13 @@ def read_arrow(conn: sa.Connection, query: sa.Select[Any], schema: pa.Schema) ->
     assert driver is not None
     if conn.dialect.name == "postgresql":
         cursor = driver.cursor(name=f"scs_read_{id(query):x}")
-        cursor.itersize = 100_000
+        cursor.itersize = FETCH_ROWS
     else:
         cursor = driver.cursor()
     batches = []
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(100_000):
+        while rows := cursor.fetchmany(FETCH_ROWS):
             columns = list(zip(*rows, strict=True))
             arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
             batches.append(pa.record_batch(arrays, schema=schema))

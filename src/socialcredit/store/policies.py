@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -24,7 +25,7 @@ class StoredPolicy:
     document: str
     added_at: datetime
 
-    @property
+    @cached_property
     def policy(self) -> Policy:
         return load_policy(self.document, source=f"{self.name} {self.version}").policy
 
