@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from socialcredit.errors import IdentifierError
+from socialcredit.errors import Conflict, IdentifierError
 from socialcredit.identifiers import parse
 from socialcredit.ingest import fields
 from socialcredit.ingest.fields import MAX_VALUE
@@ -92,7 +92,7 @@ def accept_records(
         in_batch[c.record_id] = c
         accepted.append(c)
     received_us = to_us(received_at)
-    record_log.append(
+    written = record_log.append(
         conn,
         {
             "source_id": [source.id] * len(accepted),
@@ -106,6 +106,12 @@ def accept_records(
             "supersedes": [c.supersedes for c in accepted],
         },
     )
+    if written != len(accepted):
+        # Only a writer that bypassed the log lock could have stored some of these meanwhile.
+        raise Conflict(
+            f"{len(accepted) - written} records of this batch were stored by another "
+            "writer meanwhile; nothing was applied, send the batch again"
+        )
     record_log.change_status(
         conn,
         [
