@@ -68,28 +68,20 @@ def targets(data: EngineData, causes: ibis.Table, policy: Policy, at: Instant) -
     columns = ("measure", "sid", "cause", "via", "since", "mask")
     own = plan.filter(plan.via == 0).mutate(sid=plan.cause).select(*columns)
     parts = [own]
-    if any("dependents" in m.targets for m in policy.measures):
-        guardian = live_edges(data, at, ["guardian"])
-        p = plan.filter(plan.via == 1)
-        joined = p.join(guardian, p.cause == guardian.src)
+    # (target, relationship kind, the edge end that is the cause, the end that is the target)
+    for target, relation, cause_end, target_end in (
+        ("dependents", "guardian", "src", "dst"),
+        ("legal_representatives", "legal_representative", "dst", "src"),
+    ):
+        if not any(target in m.targets for m in policy.measures):
+            continue
+        edges = live_edges(data, at, [relation])
+        p = plan.filter(plan.via == VIA[target])
+        joined = p.join(edges, p.cause == edges[cause_end])
         parts.append(
             joined.select(
                 measure=joined.measure,
-                sid=joined.dst,
-                cause=joined.cause,
-                via=joined.via,
-                since=joined.since,
-                mask=joined.mask,
-            )
-        )
-    if any("legal_representatives" in m.targets for m in policy.measures):
-        represents = live_edges(data, at, ["legal_representative"])
-        p = plan.filter(plan.via == 2)
-        joined = p.join(represents, p.cause == represents.dst)
-        parts.append(
-            joined.select(
-                measure=joined.measure,
-                sid=joined.src,
+                sid=joined[target_end],
                 cause=joined.cause,
                 via=joined.via,
                 since=joined.since,

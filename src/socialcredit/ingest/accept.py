@@ -166,19 +166,14 @@ def _parse_rows(
     identifiers: dict[Any, str | IdentifierError] = {}
     types: dict[Any, str | None] = {}
     latest = received_at + CLOCK_SKEW
-    for line, row in rows:
-        report.total += 1
-        if isinstance(row, BadLine):
-            report.reject(line, "line", row.reason)
-            continue
+    for line, row in report.rows(rows):
         fast = _fast(line, row, identifiers, types, latest)
         if fast is not None:
             out.append(fast)
             continue
         problems, candidate = _slow(line, row, source, identifiers, types, received_at)
         if candidate is None:
-            for name, reason in problems:
-                report.reject(line, name, reason)
+            report.reject_all(line, problems)
         else:
             out.append(candidate)
     return out

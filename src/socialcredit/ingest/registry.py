@@ -70,11 +70,7 @@ def import_subjects(
     report = Report("subjects")
     this_year = datetime.now(UTC).year
     parsed: list[tuple[int, Identifier, registry.NewSubject, Identifier | None]] = []
-    for line, row in rows:
-        report.total += 1
-        if isinstance(row, BadLine):
-            report.reject(line, "line", row.reason)
-            continue
+    for line, row in report.rows(rows):
         problems: list[tuple[str, str]] = []
         ident = _field(row, "identifier", _identifier, problems)
         kind = _field(row, "kind", lambda v: fields.text(v, 16), problems)
@@ -121,8 +117,7 @@ def import_subjects(
                     )
                 )
         if problems:
-            for field_name, reason in problems:
-                report.reject(line, field_name, reason)
+            report.reject_all(line, problems)
             continue
         assert ident is not None
         assert kind is not None
@@ -185,11 +180,7 @@ def import_relationships(
     started = time.perf_counter()
     report = Report("relationships")
     parsed: list[tuple[int, str, str, str, float, datetime | None, datetime | None]] = []
-    for line, row in rows:
-        report.total += 1
-        if isinstance(row, BadLine):
-            report.reject(line, "line", row.reason)
-            continue
+    for line, row in report.rows(rows):
         problems: list[tuple[str, str]] = []
         src = _field(row, "from", _identifier, problems)
         dst = _field(row, "to", _identifier, problems)
@@ -206,8 +197,7 @@ def import_relationships(
         if src is not None and src == dst:
             problems.append(("to", "a subject cannot be related to itself"))
         if problems:
-            for field_name, reason in problems:
-                report.reject(line, field_name, reason)
+            report.reject_all(line, problems)
             continue
         assert src is not None
         assert dst is not None
@@ -254,8 +244,7 @@ def import_relationships(
                 )
             )
         if problems:
-            for field_name, reason in problems:
-                report.reject(line, field_name, reason)
+            report.reject_all(line, problems)
             continue
         if key in seen or stored.get(key) == (weight, end):
             report.unchanged += 1

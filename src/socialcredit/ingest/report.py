@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from socialcredit.ingest.readers import BadLine, Row
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,19 @@ class Report:
 
     def reject(self, line: int, field_name: str, reason: str) -> None:
         self.rejected.append(Rejection(line, field_name, reason))
+
+    def reject_all(self, line: int, problems: list[tuple[str, str]]) -> None:
+        for field_name, reason in problems:
+            self.reject(line, field_name, reason)
+
+    def rows(self, rows: Iterable[tuple[int, Row | BadLine]]) -> Iterator[tuple[int, Row]]:
+        """Count every row read; reject the lines that could not be read as rows."""
+        for line, row in rows:
+            self.total += 1
+            if isinstance(row, BadLine):
+                self.reject(line, "line", row.reason)
+                continue
+            yield line, row
 
     def summary(self) -> str:
         parts = [f"{self.accepted} accepted", f"{self.unchanged} already stored"]
