@@ -128,7 +128,3 @@ class World:
 def rows(table: pa.Table) -> dict[int, dict[str, Any]]:
     """Rows of a scores table by sid."""
     return {row["sid"]: row for row in table.to_pylist()}
-
-
-def score_of(outcome: Outcome, sid: int) -> int:
-    return int(rows(outcome.scores)[sid]["score"])

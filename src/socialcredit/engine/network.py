@@ -32,10 +32,6 @@ class Edges:
     dst: np.ndarray
     weight: np.ndarray
 
-    @property
-    def size(self) -> int:
-        return len(self.src)
-
 
 def network_edges(data: EngineData, network: Network, scope: ibis.Table, at: Instant) -> Edges:
     kinds: list[str] = list(network.relationships)

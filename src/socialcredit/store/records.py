@@ -70,6 +70,8 @@ def current_status(conn: sa.Connection, pks: Sequence[int]) -> dict[int, str]:
 def append(conn: sa.Connection, columns: dict[str, Sequence[Any]]) -> int:
     """Append records given column-wise (names of COLUMNS); a (source, record_id) already
     stored is skipped."""
+    if set(columns) != set(COLUMNS):
+        raise ValueError(f"append needs exactly the columns {COLUMNS}")
     return insert_columns(conn, records, columns, ignore_conflicts=True)
 
 
@@ -98,7 +100,3 @@ def change_status(
                 for s, r, st, why in changes
             ],
         )
-
-
-def count_records(conn: sa.Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one())
