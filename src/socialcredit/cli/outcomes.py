@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.cli.common import err, instant_option, out, state, write_table
+from socialcredit.cli.explain_view import render
 from socialcredit.reports import (
     SubjectReport,
     check_measure,
@@ -21,7 +23,7 @@ from socialcredit.reports import (
 )
 from socialcredit.runs import Run, run_evaluations
 from socialcredit.store.evaluations import list_evaluations
-from socialcredit.timeutil import format_instant
+from socialcredit.timeutil import format_instant, from_us
 
 scores_app = typer.Typer(help="Export scores.", no_args_is_help=True)
 decisions_app = typer.Typer(help="Export decisions (measures in force).", no_args_is_help=True)
@@ -212,7 +214,7 @@ def explain_command(
     if as_json:
         out.print_json(json.dumps(_jsonable(report), default=str))
         return
-    print_explanation(report, records)
+    render(report, records)
     if not report.reproduced:
         err.print("[yellow]warning:[/] the recomputed score differs from the stored one")
 
@@ -237,13 +239,5 @@ def _jsonable(report: SubjectReport) -> dict[str, Any]:
     return e
 
 
-def _instant(us: object) -> Any:
-    from socialcredit.timeutil import from_us
-
-    return from_us(int(us))  # type: ignore[call-overload]
-
-
-def print_explanation(report: SubjectReport, per_factor: int) -> None:
-    from socialcredit.cli.explain_view import render
-
-    render(report, per_factor)
+def _instant(us: int) -> datetime:
+    return from_us(int(us))

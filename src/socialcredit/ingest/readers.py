@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ _SUFFIXES = {
 }
 
 Row = dict[str, Any]
-csv.field_size_limit(min(sys.maxsize, 16 * 1024 * 1024))  # a large attrs cell is not an error
+CSV_CELL_LIMIT = 16 * 1024 * 1024  # a large attrs cell is a per-row rejection, not a broken file
 
 
 class BadLine(Exception):
@@ -96,6 +95,7 @@ def _check_columns(
 def _csv(
     path: Path, required: Sequence[str], optional: Sequence[str]
 ) -> Iterator[tuple[int, Row | BadLine]]:
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))  # the module's global
     handle = path.open(newline="", encoding="utf-8-sig")
     reader = csv.DictReader(handle)
     try:

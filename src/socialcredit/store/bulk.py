@@ -1,14 +1,14 @@
 """Fast bulk reads and writes that keep the store's column types.
 
-Row-by-row ORM inserts cost ~15 µs a row; these paths use the driver directly inside the
-caller's transaction: `executemany` on SQLite, `COPY` on PostgreSQL. Reads go straight from the
+Row-by-row ORM inserts cost ~15 µs a row; `insert_columns` uses the driver directly inside
+the caller's transaction: `executemany` on SQLite, `COPY` on PostgreSQL. Reads go straight from the
 driver cursor to Arrow.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -31,28 +31,10 @@ def _converter(column: sa.Column[Any], dialect: str) -> Callable[[Any], Any] | N
     return None
 
 
-def insert_rows(
-    conn: sa.Connection,
-    table: sa.Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    ignore_conflicts: bool = False,
-) -> int:
-    """Insert tuples (in `columns` order) in the current transaction; returns rows written."""
-    dialect = conn.dialect.name
-    converters = [_converter(table.c[name], dialect) for name in columns]
-    if any(converters):
-        rows = (
-            tuple(v if f is None else f(v) for f, v in zip(converters, row, strict=True))
-            for row in rows
-        )
-    return _write(conn, table, columns, rows, ignore_conflicts)
-
-
 def insert_columns(
     conn: sa.Connection,
     table: sa.Table,
-    data: dict[str, Sequence[Any]],
+    data: Mapping[str, Sequence[Any]],
     ignore_conflicts: bool = False,
 ) -> int:
     """Insert column-wise data (equal-length sequences by column name); faster than rows

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from socialcredit.errors import NotFound
 from socialcredit.identifiers import parse
-from socialcredit.store.bulk import insert_rows
+from socialcredit.store.bulk import insert_columns
 from socialcredit.store.schema import identifiers, relationships, subjects
 
 _LOOKUP_CHUNK = 5_000
@@ -114,24 +114,33 @@ def add_subjects(
     conn: sa.Connection, rows: Sequence[NewSubject], registered_at: datetime
 ) -> list[int]:
     ids = allocate_ids(conn, subjects, len(rows))
-    insert_rows(
+    insert_columns(
         conn,
         subjects,
-        ("id", "kind", "name", "region", "born", "founded", "registered_at"),
-        (
-            (i, r.kind, r.name, r.region, r.born, r.founded, registered_at)
-            for i, r in zip(ids, rows, strict=True)
-        ),
+        {
+            "id": ids,
+            "kind": [r.kind for r in rows],
+            "name": [r.name for r in rows],
+            "region": [r.region for r in rows],
+            "born": [r.born for r in rows],
+            "founded": [r.founded for r in rows],
+            "registered_at": [registered_at] * len(rows),
+        },
     )
-    insert_rows(
+    names = [
+        (ident, i, n)
+        for i, r in zip(ids, rows, strict=True)
+        for n, ident in enumerate(r.identifiers)
+    ]
+    insert_columns(
         conn,
         identifiers,
-        ("identifier", "subject_id", "scheme", "ordinal"),
-        (
-            (ident, i, ident.split(":", 1)[0], n)
-            for i, r in zip(ids, rows, strict=True)
-            for n, ident in enumerate(r.identifiers)
-        ),
+        {
+            "identifier": [ident for ident, _, _ in names],
+            "subject_id": [i for _, i, _ in names],
+            "scheme": [ident.split(":", 1)[0] for ident, _, _ in names],
+            "ordinal": [n for _, _, n in names],
+        },
     )
     return ids
 
@@ -185,12 +194,13 @@ def add_relationships(
     rows: Iterable[tuple[int, int, str, float, datetime | None, datetime | None]],
     recorded_at: datetime,
 ) -> int:
-    return insert_rows(
-        conn,
-        relationships,
-        ("from_id", "to_id", "kind", "weight", "valid_from", "valid_to", "recorded_at"),
-        ((*row, recorded_at) for row in rows),
-    )
+    edges = list(rows)
+    columns = ("from_id", "to_id", "kind", "weight", "valid_from", "valid_to")
+    data: dict[str, list[Any]] = {
+        name: [edge[i] for edge in edges] for i, name in enumerate(columns)
+    }
+    data["recorded_at"] = [recorded_at] * len(edges)
+    return insert_columns(conn, relationships, data)
 
 
 def count_subjects(conn: sa.Connection) -> dict[str, int]:
