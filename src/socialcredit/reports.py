@@ -25,7 +25,7 @@ from socialcredit.store.evaluations import (
 )
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.registry import Subject, find_subject, first_identifiers
-from socialcredit.store.snapshot import load_registry, with_records
+from socialcredit.store.snapshot import load_records, load_registry
 from socialcredit.timeutil import format_instant
 
 
@@ -90,11 +90,9 @@ def explain_subject(
     evaluation = evaluation_for(conn, policy, evaluation_id)
     stored = get_policy(conn, evaluation.policy_name, evaluation.policy_version)
     document = stored.policy
-    registry = load_registry(conn)
-    needed = dependencies(
-        EngineData(registry), document, [subject.id], evaluation.as_of, evaluation.known_at
-    )
-    data = EngineData(with_records(conn, registry, needed.tolist()))
+    data = EngineData(load_registry(conn))  # the registry first, to find what is needed
+    needed = dependencies(data, document, [subject.id], evaluation.as_of, evaluation.known_at)
+    data.replace_records(load_records(conn, needed.tolist()))
     outcome = evaluate(
         data,
         document,

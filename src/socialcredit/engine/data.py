@@ -7,6 +7,7 @@ same plan can run on another Ibis backend. Instants are integer microseconds sin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,13 @@ class EngineData:
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
+
+    def replace_records(self, records: pa.Table) -> None:
+        """Swap in another record table (e.g. only the records a subset evaluation needs),
+        keeping the registry already registered."""
+        self.inputs = dataclasses.replace(self.inputs, records=records)
+        self.con.create_table("records", obj=self.inputs.records, temp=True, overwrite=True)
+        self._types = None
 
     def record_types(self) -> list[str]:
         """The distinct record types in the log (a small list; the type map is built from it)."""

@@ -79,8 +79,3 @@ def load_records(conn: sa.Connection, subject_ids: Sequence[int] | None = None) 
         for i in range(0, len(ids), _CHUNK)
     ]
     return pa.concat_tables(parts) if parts else RECORDS.empty_table()
-
-
-def with_records(conn: sa.Connection, registry: Inputs, subject_ids: Sequence[int]) -> Inputs:
-    """`registry` plus the records of `subject_ids`."""
-    return dataclasses.replace(registry, records=load_records(conn, subject_ids))
