@@ -46,7 +46,7 @@ def test_subject_rows(engine: sa.Engine) -> None:
         report = import_subjects(conn, rows, NOW)
     found = {(r.line, r.field): r.reason for r in report.rejected}
     assert report.accepted == 2  # Alice and Acme
-    assert "identifies a person, not a organization" in found[(4, "kind")]
+    assert "identifies a person, not an organization" in found[(4, "kind")]
     assert "check character" in found[(5, "identifier")]
     assert "'robot' is not one of" in found[(6, "kind")]
     assert found[(7, "name")] == "is required"
@@ -131,8 +131,8 @@ def test_relationship_rows(engine: sa.Engine) -> None:
     found = {(r.line, r.field): r.reason for r in report.rejected}
     assert report.accepted == 2
     assert report.unchanged == 1  # the repeated spouse edge
-    assert "starts at a person, not a organization" in found[(4, "from")]
-    assert "ends at a organization or authority, not a person" in found[(4, "to")]
+    assert "starts at a person, not an organization" in found[(4, "from")]
+    assert "ends at an organization or an authority, not a person" in found[(4, "to")]
     assert "not registered" in found[(5, "to")]
     assert "related to itself" in found[(6, "to")]
     assert "'cousin' is not one of" in found[(7, "kind")]

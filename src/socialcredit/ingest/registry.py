@@ -39,6 +39,14 @@ ENDPOINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _kinds(kinds: tuple[str, ...]) -> str:
+    return " or ".join(_a(k) for k in kinds)
+
+
 def _identifier(value: object) -> Identifier:
     raw = fields.text(value, 220)
     assert raw is not None
@@ -88,8 +96,7 @@ def import_subjects(
             problems.append(
                 (
                     "kind",
-                    f"a {ident.scheme} identifies a "
-                    f"{' or '.join(ident.subject_kinds)}, not a {kind}",
+                    f"a {ident.scheme} identifies {_kinds(ident.subject_kinds)}, not {_a(kind)}",
                 )
             )
         if kind is not None and kind != "person" and born is not None:
@@ -161,7 +168,9 @@ def import_subjects(
                 continue
             row = existing[known[str(same_as)]]
             if row.kind != subject.kind:
-                report.reject(line, "same_as", f"{same_as} is a {row.kind}, not a {subject.kind}")
+                report.reject(
+                    line, "same_as", f"{same_as} is {_a(row.kind)}, not {_a(subject.kind)}"
+                )
                 continue
             aliases.append((row.id, key, str(same_as)))
             continue
@@ -222,16 +231,16 @@ def import_relationships(
                 problems.append(
                     (
                         "from",
-                        f"a {kind} relationship starts at a "
-                        f"{' or '.join(allowed_from)}, not a {kinds[known[src_id]]}",
+                        f"a {kind} relationship starts at {_kinds(allowed_from)}, "
+                        f"not {_a(kinds[known[src_id]])}",
                     )
                 )
             if kinds[known[dst_id]] not in allowed_to:
                 problems.append(
                     (
                         "to",
-                        f"a {kind} relationship ends at a "
-                        f"{' or '.join(allowed_to)}, not a {kinds[known[dst_id]]}",
+                        f"a {kind} relationship ends at {_kinds(allowed_to)}, "
+                        f"not {_a(kinds[known[dst_id]])}",
                     )
                 )
         key = (known.get(src_id, -1), known.get(dst_id, -1), kind, start)
