@@ -6,9 +6,12 @@
     │   └── PolicyError               a policy document is invalid (names file and key)
     ├── NotFound (LookupError)        a subject, source, policy or evaluation does not exist
     ├── Conflict                      the input contradicts what is already stored
-    └── StoreNotReady                 the store is missing or its schema is not at head
+    ├── StoreNotReady                 the store is missing or its schema is not at head
+    ├── Unauthenticated               no credentials, or a key that is unknown or revoked
+    └── Forbidden                     the caller's role or grants do not allow the action
 
-The CLI (and later the API) maps these to exit codes and status codes in one place.
+The CLI maps these to exit codes in one place (`cli/__init__.py`), the API to status codes and
+one JSON error shape in one place (`api/errors.py`).
 """
 
 from __future__ import annotations
@@ -64,3 +67,11 @@ class Conflict(SocialCreditError):
 
 class StoreNotReady(SocialCreditError):
     code = "store_not_ready"
+
+
+class Unauthenticated(SocialCreditError):
+    code = "unauthenticated"
+
+
+class Forbidden(SocialCreditError):
+    code = "forbidden"

@@ -1,4 +1,4 @@
-"""Reading outcomes back: explanations, gate checks and exports.
+"""Reading outcomes back: explanations and exports (gate checks are in `gate`).
 
 An explanation is recomputed with `evaluate()` for the one subject, at the stored evaluation's
 as_of and known_at, over the records it depends on, so it shows exactly the numbers that were
@@ -7,6 +7,7 @@ stored, record by record.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,15 +19,14 @@ from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.store.evaluations import (
     Evaluation,
     decisions_export,
-    get_evaluation,
-    latest_evaluation,
+    evaluation_for,
     scores_export,
     subject_outcome,
 )
-from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
+from socialcredit.store.policies import StoredPolicy, get_policy
 from socialcredit.store.registry import Subject, find_subject, first_identifiers
 from socialcredit.store.snapshot import load_records, load_registry
-from socialcredit.timeutil import format_instant
+from socialcredit.timeutil import format_instant, from_us
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,6 @@ class SubjectReport:
     explanation: Explanation
     names: dict[int, str]  # subject id -> first identifier, for every subject mentioned
     reproduced: bool  # the recomputed score equals the stored one
-
-
-def evaluation_for(
-    conn: sa.Connection, policy: str, evaluation_id: int | None = None
-) -> Evaluation:
-    if evaluation_id is None:
-        return latest_evaluation(conn, policy)
-    found = get_evaluation(conn, evaluation_id)
-    if found.policy_name != policy:
-        raise InvalidInput(
-            "evaluation",
-            f"evaluation {evaluation_id} is of policy {found.policy_name}, not {policy}",
-        )
-    return found
 
 
 def export_scores(conn: sa.Connection, policy: str, evaluation_id: int | None = None) -> pa.Table:
@@ -112,64 +98,26 @@ def explain_subject(
     )
 
 
-def check_measure(
-    conn: sa.Connection,
-    measure: str,
-    identifier: str,
-    policy: str | None = None,
-    evaluation_id: int | None = None,
-) -> dict[str, Any]:
-    """The gate check: does `measure` apply to the subject? Only what the gate needs.
-
-    Reads the latest evaluation of the policy that declares the measure (or `evaluation_id`).
-    """
-    stored = _policy_with_measure(conn, measure, policy)
-    subject = find_subject(conn, identifier)
-    evaluation = evaluation_for(conn, stored.name, evaluation_id)
-    found = [
-        d
-        for d in subject_outcome(conn, evaluation.id, subject.id).decisions
-        if d.measure == measure
-    ]
-    answer: dict[str, Any] = {
-        "measure": measure,
-        "subject": subject.identifier,
-        "applies": bool(found),
-        "reasons": [],
-        "since": None,
-        "cause_subject": None,
-        "policy": f"{stored.name} {evaluation.policy_version}",
-        "as_of": format_instant(evaluation.as_of),
-    }
-    if not found:
-        return answer
-    # One decision answers: the subject's own if there is one, else the earliest collateral
-    # one. Its reasons, since and cause are reported together, never mixed with another's.
-    own = [d for d in found if d.cause_subject_id == subject.id]
-    chosen = own[0] if own else min(found, key=lambda d: (d.since, d.cause_subject_id))
-    answer["reasons"] = list(chosen.reasons)
-    answer["since"] = format_instant(chosen.since)
-    if not own:
-        answer["cause_subject"] = first_identifiers(conn, [chosen.cause_subject_id])[
-            chosen.cause_subject_id
-        ]
-    return answer
-
-
-def _policy_with_measure(conn: sa.Connection, measure: str, policy: str | None) -> StoredPolicy:
-    if policy is not None:
-        stored = get_policy(conn, policy)
-        if stored.policy.measure(measure) is None:
-            names = ", ".join(m.name for m in stored.policy.measures) or "none"
-            raise NotFound(f"policy {policy} has no measure {measure!r} (measures: {names})")
-        return stored
-    having = [p for p in latest_policies(conn) if p.policy.measure(measure) is not None]
-    if not having:
-        raise NotFound(f"no policy in force has a measure {measure!r}")
-    if len(having) > 1:
-        names = ", ".join(p.name for p in having)
-        raise InvalidInput(
-            "policy",
-            f"measure {measure!r} is in several policies ({names}); choose one with --policy",
-        )
-    return having[0]
+def report_document(report: SubjectReport) -> dict[str, Any]:
+    """The explanation as a JSON-ready document (`scs explain --json`, the API, the web)."""
+    e = dataclasses.asdict(report.explanation)
+    e["subject"] = report.subject.identifier
+    e["evaluation"] = report.evaluation.id
+    e["as_of"] = format_instant(report.evaluation.as_of)
+    e["policy_version"] = report.evaluation.policy_version
+    e["reproduced"] = report.reproduced
+    for decision in e["decisions"]:
+        decision["cause_subject"] = report.names.get(decision.pop("cause_sid"))
+        decision["since"] = format_instant(from_us(int(decision.pop("since_us"))))
+        decision.pop("sid")
+    for listed in e["lists"]:
+        listed["since"] = format_instant(from_us(int(listed.pop("since_us"))))
+        listed["until"] = format_instant(from_us(int(listed.pop("until_us"))))
+        listed.pop("sid")
+    for influence in e["influences"]:
+        influence["neighbour"] = report.names.get(influence["neighbour"])
+    for factor in (*e["lowering"], *e["factors"]):
+        for record in factor["records"]:
+            record["occurred_at"] = format_instant(record["occurred_at"])
+    e.pop("sid")
+    return e

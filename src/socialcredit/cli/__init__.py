@@ -1,7 +1,8 @@
 """`scs`: the command line. Commands parse arguments, call the services and print; no rules.
 
 Exit codes: 0 success; 1 some rows of a batch were rejected; 2 invalid input or usage;
-3 not found; 4 conflict with what is stored; 5 the store is missing or not migrated.
+3 not found; 4 conflict with what is stored; 5 the store is missing or not migrated;
+6 the audit log does not verify; 7 unauthenticated or forbidden.
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from socialcredit.cli import demo, outcomes, policies, registry
+from socialcredit.cli import demo, outcomes, policies, registry, scale, service
 from socialcredit.cli.common import State, err
-from socialcredit.errors import Conflict, InvalidInput, NotFound, SocialCreditError, StoreNotReady
+from socialcredit.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SocialCreditError,
+    StoreNotReady,
+    Unauthenticated,
+)
 from socialcredit.settings import Settings
 
 EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
@@ -22,6 +31,8 @@ EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
     (NotFound, 3),
     (Conflict, 4),
     (StoreNotReady, 5),
+    (Unauthenticated, 7),
+    (Forbidden, 7),
 ]
 
 
@@ -59,6 +70,8 @@ registry.register(app)
 policies.register(app)
 outcomes.register(app)
 demo.register(app)
+scale.register(app)
+service.register(app)
 
 
 def main() -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -14,16 +12,19 @@ from rich.table import Table
 
 from socialcredit.cli.common import err, instant_option, out, state, write_table
 from socialcredit.cli.explain_view import render
+from socialcredit.cli.scale import print_lake_run
+from socialcredit.gate import check_measure
+from socialcredit.lake.layout import open_lake
+from socialcredit.lake.run import run_lake_evaluations
 from socialcredit.reports import (
-    SubjectReport,
-    check_measure,
     explain_subject,
     export_decisions,
     export_scores,
+    report_document,
 )
 from socialcredit.runs import Run, run_evaluations
 from socialcredit.store.evaluations import list_evaluations
-from socialcredit.timeutil import format_instant, from_us
+from socialcredit.timeutil import format_instant
 
 scores_app = typer.Typer(help="Export scores.", no_args_is_help=True)
 decisions_app = typer.Typer(help="Export decisions (measures in force).", no_args_is_help=True)
@@ -65,11 +66,42 @@ def evaluate_command(
             "--known-at", help="Use only what was received by this instant (default: now)."
         ),
     ] = None,
+    lake: Annotated[
+        Path | None,
+        typer.Option(
+            "--lake",
+            help="Also evaluate this record lake (read in place, not loaded into the store); "
+            "outcomes go to Parquet.",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="With --lake: outcome folder (default: SCS_HOME/outcomes)."),
+    ] = None,
+    to_store: Annotated[
+        bool, typer.Option("--store", help="With --lake: also store the outcomes in bulk.")
+    ] = False,
 ) -> None:
     """Evaluate policies and store the outcomes (one evaluation per policy)."""
     s = state(ctx)
     engine = s.engine()
     columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+    if lake is not None:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("starting")
+            lake_run = run_lake_evaluations(
+                engine,
+                s.settings,
+                open_lake(lake, s.settings, must_exist=True),
+                out_dir or s.settings.home / "outcomes",
+                policy or None,
+                instant_option(as_of, "as-of"),
+                instant_option(known_at, "known-at"),
+                store=to_store,
+                progress=lambda message: bar.update(task, description=message),
+            )
+        print_lake_run(lake_run)
+        return
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("starting")
         run = run_evaluations(
@@ -212,32 +244,8 @@ def explain_command(
     with state(ctx).engine().connect() as conn:
         report = explain_subject(conn, identifier, policy, evaluation)
     if as_json:
-        out.print_json(json.dumps(_jsonable(report), default=str))
+        out.print_json(json.dumps(report_document(report)))
         return
     render(report, records)
     if not report.reproduced:
         err.print("[yellow]warning:[/] the recomputed score differs from the stored one")
-
-
-def _jsonable(report: SubjectReport) -> dict[str, Any]:
-    e = dataclasses.asdict(report.explanation)
-    e["subject"] = report.subject.identifier
-    e["evaluation"] = report.evaluation.id
-    e["as_of"] = format_instant(report.evaluation.as_of)
-    e["policy_version"] = report.evaluation.policy_version
-    for decision in e["decisions"]:
-        decision["cause_subject"] = report.names.get(decision.pop("cause_sid"))
-        decision["since"] = format_instant(_instant(decision.pop("since_us")))
-        decision.pop("sid")
-    for listed in e["lists"]:
-        listed["since"] = format_instant(_instant(listed.pop("since_us")))
-        listed["until"] = format_instant(_instant(listed.pop("until_us")))
-        listed.pop("sid")
-    for influence in e["influences"]:
-        influence["neighbour"] = report.names.get(influence["neighbour"])
-    e.pop("sid")
-    return e
-
-
-def _instant(us: int) -> datetime:
-    return from_us(int(us))

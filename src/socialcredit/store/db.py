@@ -66,13 +66,17 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-# PostgreSQL advisory lock that orders writes stamped with "received now" against evaluations.
+# PostgreSQL advisory locks: the log lock orders writes stamped with "received now" against
+# evaluations; the audit lock orders appends to the audit chain (and nothing else, so that
+# gate checks do not wait for an evaluation reading the log).
 _LOG_LOCK = 0x5C5_1060
+AUDIT_LOCK = 0x5C5_A0D1
 
 
 @contextmanager
-def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A write transaction holding the log lock.
+def writing(engine: sa.Engine, lock: int = _LOG_LOCK) -> Iterator[sa.Connection]:
+    """A write transaction holding the log lock (or another advisory lock on PostgreSQL;
+    SQLite has one writer at a time anyway).
 
     Stamps taken inside it (received_at, registered_at, recorded_at, changed_at) are ordered
     with every evaluation's known_at (see `snapshot`): no write can commit a stamp at or before an
@@ -82,7 +86,7 @@ def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
         conn = conn.execution_options(scs_lock_log=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOG_LOCK})
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
             yield conn
 
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from socialcredit.engine.outcome import Outcome
-from socialcredit.errors import NotFound
+from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.store.bulk import insert_columns, read_arrow
 from socialcredit.store.policies import StoredPolicy
 from socialcredit.store.schema import (
@@ -168,6 +168,33 @@ def get_evaluation(conn: sa.Connection, evaluation_id: int) -> Evaluation:
     if row is None:
         raise NotFound(f"no evaluation {evaluation_id}")
     return _evaluation(row)
+
+
+def evaluation_for(
+    conn: sa.Connection, policy: str, evaluation_id: int | None = None
+) -> Evaluation:
+    if evaluation_id is None:
+        return latest_evaluation(conn, policy)
+    found = get_evaluation(conn, evaluation_id)
+    if found.policy_name != policy:
+        raise InvalidInput(
+            "evaluation",
+            f"evaluation {evaluation_id} is of policy {found.policy_name}, not {policy}",
+        )
+    return found
+
+
+def evaluations_of(conn: sa.Connection, policy_name: str) -> list[Evaluation]:
+    """Every stored evaluation of a policy, by as_of (then id)."""
+    query = (
+        sa.select(evaluations)
+        .where(evaluations.c.policy_name == policy_name)
+        .order_by(evaluations.c.as_of, evaluations.c.id)
+    )
+    rows = list(conn.execute(query))
+    if not rows:
+        raise NotFound(f"policy {policy_name!r} has no stored evaluation")
+    return [_evaluation(r) for r in rows]
 
 
 def list_evaluations(conn: sa.Connection, policy_name: str | None = None) -> list[Evaluation]:

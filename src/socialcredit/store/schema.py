@@ -173,3 +173,38 @@ decisions = sa.Table(
     sa.Index(None, "evaluation_id", "subject_id"),
     sa.Index(None, "evaluation_id", "measure"),
 )
+
+# --- the service: who may call it, and what they did ----------------------------------------
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    # The public part of the key (`scs_<prefix>_<secret>`): how lists and the audit log name it.
+    sa.Column("prefix", sa.String(16), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),  # SHA-256 of the whole key
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=True),
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id"), nullable=True),
+    sa.Column("measures", JSONDoc, nullable=True),  # the gate checks a relying party may run
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCTimestamp, nullable=False),
+    sa.Column("revoked_at", UTCTimestamp, nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    # The position in the chain, assigned by the appender under the audit lock (never by the
+    # database), so that a gap left by a deleted row is visible.
+    sa.Column("seq", Key, primary_key=True, autoincrement=False),
+    sa.Column("at", UTCTimestamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("purpose", sa.String(300), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # allowed | refused
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

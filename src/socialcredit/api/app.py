@@ -1,0 +1,58 @@
+"""`create_app()`: the FastAPI application, the gate fast path in front of it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from socialcredit.api import errors
+from socialcredit.api.context import Service
+from socialcredit.api.gate import FastGate
+from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
+from socialcredit.api.routers import subjects as subject_routes
+from socialcredit.settings import Settings
+from socialcredit.store.db import create_engine, require_ready
+from socialcredit.web import mount as mount_web
+
+DESCRIPTION = """
+An open, auditable social credit system. Every score is explained, every access is in a
+hash-chained audit log, and every caller sees only what its role allows.
+
+Authenticate with `Authorization: Bearer <key>` (keys come from `scs keys create`). Declare why
+you read personal data with `X-Purpose`; it is recorded with the access. Errors always have the
+shape `{"error": {"code", "message", "details"}}`.
+"""
+
+
+class Api(FastGate):
+    """The ASGI application: FastAPI behind the gate-check fast path."""
+
+    def __init__(self, api: FastAPI, svc: Service) -> None:
+        super().__init__(api, svc)
+        self.api = api
+
+
+def create_app(settings: Settings | None = None, engine: sa.Engine | None = None) -> Api:
+    settings = settings or Settings()
+    engine = engine or create_engine(settings)
+    require_ready(engine)
+    svc = Service.open(settings, engine)
+    api = FastAPI(
+        title="socialcredit",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    api.state.service = svc
+    errors.install(api)
+    for module in (ingest, subject_routes, measures, lists, policies, evaluations, me, audit):
+        api.include_router(module.router)
+    mount_web(api)
+
+    @api.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return Api(api, svc)

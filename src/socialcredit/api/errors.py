@@ -1,0 +1,109 @@
+"""One JSON error shape for every failure, mapped from the package's errors in one table:
+
+    {"error": {"code": "not_found", "message": "...", "details": [...] | null}}
+
+No stack trace ever reaches a caller; unexpected errors are logged and answered with a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from socialcredit.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SocialCreditError,
+    StoreNotReady,
+    Unauthenticated,
+)
+
+log = logging.getLogger("socialcredit.api")
+
+STATUS: list[tuple[type[SocialCreditError], int]] = [
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StoreNotReady, 503),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+]
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_input",
+    503: "unavailable",
+}
+
+
+def status_of(error: SocialCreditError) -> int:
+    return next((s for kind, s in STATUS if isinstance(error, kind)), 500)
+
+
+def body(code: str, message: str, details: Any = None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        body(code, message, details), status, headers=headers, media_type="application/json"
+    )
+
+
+def from_error(error: SocialCreditError) -> Response:
+    details = None
+    if isinstance(error, InvalidInput):
+        problems = getattr(error, "problems", None)
+        details = (
+            [{"field": k, "reason": r} for k, r in problems]
+            if problems
+            else [{"field": error.field, "reason": error.reason}]
+        )
+    return error_response(status_of(error), error.code, error.message, details)
+
+
+def install(app: FastAPI) -> None:
+    async def domain(_: Request, error: Exception) -> Response:
+        assert isinstance(error, SocialCreditError)
+        return from_error(error)
+
+    async def validation(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        details = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ())),
+                "reason": str(e.get("msg", "invalid")),
+            }
+            for e in error.errors()
+        ]
+        first = details[0] if details else {"field": "", "reason": "invalid"}
+        message = f"{first['field']}: {first['reason']}"
+        return error_response(422, "invalid_input", message, details)
+
+    async def http(_: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        code = HTTP_CODES.get(error.status_code, "error")
+        return error_response(error.status_code, code, str(error.detail))
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal", "internal error; it has been logged")
+
+    app.add_exception_handler(SocialCreditError, domain)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,213 @@
+"""Request and response bodies. Requests forbid unknown fields: a caller cannot set what only
+the system sets (a record's status, a score, a key's role); such a request is refused whole."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        401: "The key is missing, unknown or revoked",
+        403: "The caller's role or grants do not allow this",
+        404: "Not found",
+        409: "Conflicts with what is stored",
+        422: "Invalid input; `details` names each field and reason",
+        503: "The store is not ready or the audit log cannot be written",
+    }.items()
+}
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RecordIn(Closed):
+    record_id: Text
+    subject: Annotated[str, Field(min_length=1, max_length=220, examples=["ext:alice"])]
+    type: Annotated[str, Field(min_length=1, max_length=120, examples=["finance.payment.late"])]
+    occurred_at: Annotated[str, Field(min_length=1, max_length=40, examples=["2026-03-01"])]
+    value: float | None = None
+    attrs: dict[str, Any] | None = None
+    supersedes: Text | None = None
+
+
+class RecordBatch(Closed):
+    source: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None, description="The sending source; a source key may omit it (its own)."
+    )
+    records: Annotated[list[RecordIn], Field(min_length=1, max_length=10_000)]
+
+
+class SubjectIn(Closed):
+    identifier: Annotated[str, Field(min_length=1, max_length=220)]
+    kind: Annotated[str, Field(min_length=1, max_length=16, examples=["person"])]
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    region: Annotated[str | None, Field(max_length=6)] = None
+    born: int | None = None
+    founded: int | None = None
+    same_as: Annotated[str | None, Field(max_length=220)] = None
+
+
+class SubjectBatch(Closed):
+    subjects: Annotated[list[SubjectIn], Field(min_length=1, max_length=10_000)]
+
+
+class RelationshipIn(Closed):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Annotated[str, Field(alias="from", min_length=1, max_length=220)]
+    to: Annotated[str, Field(min_length=1, max_length=220)]
+    kind: Annotated[str, Field(min_length=1, max_length=32, examples=["guardian"])]
+    weight: float | None = None
+    valid_from: Annotated[str | None, Field(max_length=40)] = None
+    valid_to: Annotated[str | None, Field(max_length=40)] = None
+
+
+class RelationshipBatch(Closed):
+    relationships: Annotated[list[RelationshipIn], Field(min_length=1, max_length=10_000)]
+
+
+class Rejected(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class BatchReport(BaseModel):
+    what: str
+    total: int
+    accepted: int
+    unchanged: int
+    rejected: list[Rejected]
+
+
+class CheckAnswer(BaseModel):
+    measure: str
+    subject: str
+    applies: bool
+    reasons: list[str]
+    since: str | None
+    cause_subject: str | None
+    policy: str
+    as_of: str
+
+
+class PolicyIn(Closed):
+    document: Annotated[str, Field(min_length=1, max_length=1_000_000)] = Field(
+        description="The policy document, YAML (docs/policy.md)."
+    )
+
+
+class Finding(BaseModel):
+    level: str
+    key: str
+    message: str
+
+
+class PolicyOut(BaseModel):
+    name: str
+    version: str
+    title: str
+    digest: str
+    added_at: str
+    in_force: bool
+
+
+class PolicyAdded(BaseModel):
+    policy: PolicyOut
+    created: bool
+    findings: list[Finding]
+
+
+class EvaluationIn(Closed):
+    policies: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = None
+    as_of: Annotated[str | None, Field(max_length=40)] = None
+
+
+class EvaluationOut(BaseModel):
+    id: int
+    policy: str
+    policy_version: str
+    as_of: str
+    known_at: str
+    current: bool
+    engine: str
+    counts: dict[str, int]
+    seconds: float
+
+
+class ListEntry(BaseModel):
+    name: str
+    kind: str
+    region: str | None
+    identifier: str
+    since: str
+    until: str
+
+
+class ListPage(BaseModel):
+    list: str
+    policy: str
+    policy_version: str
+    as_of: str
+    page: int
+    size: int
+    total: int
+    entries: builtins.list[ListEntry]
+
+
+class PublicList(BaseModel):
+    list: str
+    kind: str
+    policy: str
+    title: str
+    description: str | None
+    entries: int | None
+
+
+class SubjectOut(BaseModel):
+    identifier: str
+    identifiers: list[str]
+    kind: str
+    name: str
+    region: str | None
+    born: int | None
+    founded: int | None
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    target: str
+    purpose: str
+    outcome: str
+    prev_hash: str
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int
+    head: str
+    broken_at: int | None
+    reason: str | None

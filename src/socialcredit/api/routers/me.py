@@ -1,0 +1,57 @@
+"""`/v1/me`: a subject's own data, with the subject's own key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from socialcredit.api.auth import Caller, Purpose, Svc
+from socialcredit.api.models import ERRORS
+from socialcredit.reports import explain_subject, report_document
+from socialcredit.rights.access import subject_document, subject_records, subject_scores
+from socialcredit.sharing.access import require_own
+from socialcredit.store.registry import subject_by_id
+
+router = APIRouter(prefix="/v1/me", tags=["me"], responses=ERRORS)
+
+
+@router.get("")
+def me(svc: Svc, who: Caller, purpose: Purpose) -> dict[str, Any]:
+    """Who I am in the registry, and my standing under every policy in force."""
+    with svc.engine.connect() as conn:
+        subject = subject_by_id(conn, require_own(who))
+        scores = subject_scores(conn, subject)
+    svc.log(who, "me.read", subject.identifier, purpose)
+    return {"subject": subject_document(subject), "scores": scores}
+
+
+@router.get("/report")
+def my_report(
+    svc: Svc,
+    who: Caller,
+    purpose: Purpose,
+    policy: Annotated[str, Query(min_length=1, max_length=64)],
+) -> dict[str, Any]:
+    """Why I have my score under a policy, record by record."""
+    with svc.engine.connect() as conn:
+        subject = subject_by_id(conn, require_own(who))
+        document = report_document(explain_subject(conn, subject.identifier, policy))
+    svc.log(who, "me.report", subject.identifier, purpose)
+    return document
+
+
+@router.get("/records")
+def my_records(
+    svc: Svc,
+    who: Caller,
+    purpose: Purpose,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> dict[str, Any]:
+    """The records sources sent about me, newest first, with their status."""
+    with svc.engine.connect() as conn:
+        subject = subject_by_id(conn, require_own(who))
+        page = subject_records(conn, subject, limit, offset)
+    svc.log(who, "me.records", subject.identifier, purpose)
+    return page

@@ -1,0 +1,148 @@
+"""A hash chain in the operational store.
+
+Entry n holds `prev_hash`, the hash of entry n-1 (sixty-four zeros for the first), and `hash`,
+the SHA-256 of its own fields and `prev_hash` in a canonical JSON form. Editing a row breaks its
+hash; deleting one leaves a gap in `seq` and breaks the next link; reordering breaks the links.
+Cutting entries off the end leaves a valid shorter chain, which is why `scs audit verify`
+prints the head: publish or send it elsewhere, and `--head` checks a later chain still holds it.
+
+Appends take the audit lock, read the head, and write, in one transaction: any number of
+processes (servers, the CLI) may append to the same chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from socialcredit.store.bulk import insert_columns
+from socialcredit.store.db import AUDIT_LOCK, writing
+from socialcredit.store.schema import audit_log
+from socialcredit.timeutil import format_instant, to_us
+
+GENESIS = "0" * 64
+FIELDS = ("at", "actor", "role", "action", "target", "purpose", "outcome")
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    actor: str  # "key:<prefix>", "anonymous", "cli:<user>"
+    role: str
+    action: str  # e.g. "subject.report", "measure.check", "evaluation.run"
+    target: str  # what was read or changed: an identifier, a policy, a list
+    purpose: str  # why, as the caller declared it (or the surface's default)
+    outcome: str = "allowed"  # or "refused"
+
+
+def entry_hash(seq: int, entry: Entry, prev_hash: str) -> str:
+    body = [
+        seq,
+        to_us(entry.at),
+        entry.actor,
+        entry.role,
+        entry.action,
+        entry.target,
+        entry.purpose,
+        entry.outcome,
+        prev_hash,
+    ]
+    canonical = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def append(conn: sa.Connection, entries: Sequence[Entry]) -> int:
+    """Append to the chain in the caller's transaction, which must hold the audit lock.
+    Returns the seq of the last entry."""
+    head = conn.execute(
+        sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS)
+    columns: dict[str, list[Any]] = {name: [] for name in (*FIELDS, "seq", "prev_hash", "hash")}
+    for entry in entries:
+        seq += 1
+        current = entry_hash(seq, entry, prev)
+        for name in FIELDS:
+            columns[name].append(getattr(entry, name))
+        columns["seq"].append(seq)
+        columns["prev_hash"].append(prev)
+        columns["hash"].append(current)
+        prev = current
+    insert_columns(conn, audit_log, columns)
+    return seq
+
+
+def append_entries(engine: sa.Engine, entries: Sequence[Entry]) -> int:
+    """Append in a transaction of its own, under the audit lock."""
+    with writing(engine, AUDIT_LOCK) as conn:
+        return append(conn, entries)
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    head: str  # the hash of the last entry that verified
+    broken_at: int | None = None  # seq of the first entry that fails
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(
+    conn: sa.Connection, expected_head: str | None = None, batch: int = 10_000
+) -> Verification:
+    """Recompute the chain; name the first entry that does not verify, and why."""
+    seq, prev, count = 0, GENESIS, 0
+    query = sa.select(audit_log).order_by(audit_log.c.seq)
+    seen_head = expected_head is None
+    for row in conn.execution_options(yield_per=batch).execute(query):
+        count += 1
+        expected_seq = seq + 1
+        if row.seq != expected_seq:
+            why = f"expected entry {expected_seq} next, found {row.seq}: entries are missing"
+            return Verification(count - 1, prev, expected_seq, why)
+        if row.prev_hash != prev:
+            why = "its prev_hash does not match the hash of the entry before it (reordered?)"
+            return Verification(count - 1, prev, row.seq, why)
+        entry = Entry(**{name: getattr(row, name) for name in FIELDS})
+        if entry_hash(row.seq, entry, prev) != row.hash:
+            return Verification(count - 1, prev, row.seq, "its content does not match its hash")
+        seq, prev = row.seq, row.hash
+        seen_head = seen_head or prev == expected_head
+    if not seen_head:
+        why = f"the chain no longer contains the head {expected_head} (entries cut off the end?)"
+        return Verification(count, prev, seq + 1, why)
+    return Verification(count, prev)
+
+
+def read_entries(
+    conn: sa.Connection,
+    after: int = 0,
+    limit: int = 100,
+    actor: str | None = None,
+    target: str | None = None,
+) -> list[dict[str, Any]]:
+    """A page of the log, oldest first, for auditors."""
+    query = sa.select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if target:
+        query = query.where(audit_log.c.target == target)
+    return [
+        {
+            "seq": r.seq,
+            "at": format_instant(r.at),
+            **{name: getattr(r, name) for name in FIELDS if name != "at"},
+            "prev_hash": r.prev_hash,
+            "hash": r.hash,
+        }
+        for r in conn.execute(query.limit(limit))
+    ]

@@ -1,0 +1,203 @@
+"""Gate checks: does a measure apply to a subject? The answer carries only what a gate needs
+(applies, the reason codes, since, and the cause subject for a collateral measure), never the
+score or the records behind it.
+
+`check_measure` reads the store for one question (the CLI). `GateIndex` holds the decisions
+of the current evaluations in memory for the service, which answers thousands of checks a
+second; both build the answer with `answer()`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.identifiers import parse
+from socialcredit.store.evaluations import (
+    Evaluation,
+    evaluation_for,
+    latest_evaluation,
+    subject_outcome,
+)
+from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
+from socialcredit.store.registry import find_subject, first_identifiers, resolve
+from socialcredit.store.schema import decisions, identifiers
+from socialcredit.timeutil import format_instant
+
+
+@dataclass(frozen=True)
+class Decision:
+    cause_subject_id: int
+    since: datetime
+    reasons: tuple[str, ...]
+
+
+def choose(found: Sequence[Decision], subject_id: int) -> Decision | None:
+    """One decision answers: the subject's own if there is one, else the earliest collateral
+    one. Its reasons, since and cause are reported together, never mixed with another's."""
+    if not found:
+        return None
+    own = [d for d in found if d.cause_subject_id == subject_id]
+    return own[0] if own else min(found, key=lambda d: (d.since, d.cause_subject_id))
+
+
+def answer(
+    measure: str,
+    subject: str,
+    policy: str,
+    as_of: datetime,
+    chosen: Decision | None,
+    cause: str | None,
+) -> dict[str, Any]:
+    return {
+        "measure": measure,
+        "subject": subject,
+        "applies": chosen is not None,
+        "reasons": list(chosen.reasons) if chosen else [],
+        "since": format_instant(chosen.since) if chosen else None,
+        "cause_subject": cause,
+        "policy": policy,
+        "as_of": format_instant(as_of),
+    }
+
+
+def check_measure(
+    conn: sa.Connection,
+    measure: str,
+    identifier: str,
+    policy: str | None = None,
+    evaluation_id: int | None = None,
+) -> dict[str, Any]:
+    """Answer one gate check from the store: the latest current evaluation of the policy that
+    declares the measure (or `evaluation_id`)."""
+    stored = policy_with_measure(conn, measure, policy)
+    subject = find_subject(conn, identifier)
+    evaluation = evaluation_for(conn, stored.name, evaluation_id)
+    found = [
+        Decision(d.cause_subject_id, d.since, tuple(d.reasons))
+        for d in subject_outcome(conn, evaluation.id, subject.id).decisions
+        if d.measure == measure
+    ]
+    chosen = choose(found, subject.id)
+    cause = None
+    if chosen is not None and chosen.cause_subject_id != subject.id:
+        cause = first_identifiers(conn, [chosen.cause_subject_id])[chosen.cause_subject_id]
+    label = f"{stored.name} {evaluation.policy_version}"
+    return answer(measure, subject.identifier, label, evaluation.as_of, chosen, cause)
+
+
+def policy_with_measure(conn: sa.Connection, measure: str, policy: str | None) -> StoredPolicy:
+    if policy is not None:
+        stored = get_policy(conn, policy)
+        if stored.policy.measure(measure) is None:
+            names = ", ".join(m.name for m in stored.policy.measures) or "none"
+            raise NotFound(f"policy {policy} has no measure {measure!r} (measures: {names})")
+        return stored
+    having = [p for p in latest_policies(conn) if p.policy.measure(measure) is not None]
+    if not having:
+        raise NotFound(f"no policy in force has a measure {measure!r}")
+    if len(having) > 1:
+        names = ", ".join(p.name for p in having)
+        raise InvalidInput(
+            "policy",
+            f"measure {measure!r} is in several policies ({names}); choose one with --policy",
+        )
+    return having[0]
+
+
+@dataclass
+class _Measure:
+    label: str
+    evaluation: Evaluation
+    answers: dict[int, tuple[Decision, str | None]]  # subject id -> chosen decision, cause name
+    checked: float  # monotonic time the evaluation was last confirmed current
+
+
+class GateIndex:
+    """The decisions of the current evaluations, in memory.
+
+    A new evaluation is picked up within `refresh` seconds (the answer names the policy
+    version and as_of it comes from). Identifiers are loaded once and never change meaning
+    (an identifier is never reassigned), so only an unknown one costs a lookup.
+    """
+
+    def __init__(self, engine: sa.Engine, refresh: float = 1.0) -> None:
+        self.engine = engine
+        self.refresh = refresh
+        self._subjects: dict[str, tuple[int, str]] | None = None  # identifier -> id, first
+        self._measures: dict[str, _Measure] = {}
+        self._lock = threading.Lock()
+
+    def check(self, measure: str, identifier: str) -> dict[str, Any]:
+        canonical = str(parse(identifier))
+        entry = self._measure(measure)
+        subject_id, first = self._subject(canonical)
+        chosen, cause = entry.answers.get(subject_id, (None, None))
+        return answer(measure, first, entry.label, entry.evaluation.as_of, chosen, cause)
+
+    def _subject(self, canonical: str) -> tuple[int, str]:
+        if self._subjects is None:
+            with self._lock, self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(identifiers.c.identifier, identifiers.c.subject_id)
+                ).all()
+                firsts = first_identifiers(conn)
+            self._subjects = {r.identifier: (r.subject_id, firsts[r.subject_id]) for r in rows}
+        found = self._subjects.get(canonical)
+        if found is None:
+            with self.engine.connect() as conn:
+                ids = resolve(conn, [canonical])
+                if canonical not in ids:
+                    raise NotFound(f"no subject with identifier {canonical}")
+                found = (ids[canonical], first_identifiers(conn, [ids[canonical]])[ids[canonical]])
+            self._subjects[canonical] = found
+        return found
+
+    def _measure(self, measure: str) -> _Measure:
+        entry = self._measures.get(measure)
+        if entry is not None and time.monotonic() - entry.checked < self.refresh:
+            return entry
+        with self._lock, self.engine.connect() as conn:
+            stored = policy_with_measure(conn, measure, None)
+            evaluation = latest_evaluation(conn, stored.name)
+            if entry is not None and entry.evaluation.id == evaluation.id:
+                entry.checked = time.monotonic()
+                return entry
+            entry = _Measure(
+                f"{stored.name} {evaluation.policy_version}",
+                evaluation,
+                _answers(conn, evaluation.id, measure),
+                time.monotonic(),
+            )
+            self._measures[measure] = entry
+            return entry
+
+
+def _answers(
+    conn: sa.Connection, evaluation_id: int, measure: str
+) -> dict[int, tuple[Decision, str | None]]:
+    by_subject: dict[int, list[Decision]] = {}
+    rows = conn.execute(
+        sa.select(decisions.c.subject_id, decisions.c.cause_subject_id, decisions.c.since)
+        .add_columns(decisions.c.reasons)
+        .where(decisions.c.evaluation_id == evaluation_id, decisions.c.measure == measure)
+    )
+    for r in rows:
+        by_subject.setdefault(r.subject_id, []).append(
+            Decision(r.cause_subject_id, r.since, tuple(r.reasons))
+        )
+    chosen = {sid: choose(found, sid) for sid, found in by_subject.items()}
+    causes = {d.cause_subject_id for sid, d in chosen.items() if d and d.cause_subject_id != sid}
+    names = first_identifiers(conn, causes) if causes else {}
+    return {
+        sid: (d, names[d.cause_subject_id] if d.cause_subject_id != sid else None)
+        for sid, d in chosen.items()
+        if d is not None
+    }

@@ -1,0 +1,1 @@
+"""Who may see what: API keys (`keys`) and the access rules every surface applies (`access`)."""

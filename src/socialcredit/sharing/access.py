@@ -1,0 +1,85 @@
+"""The access rules. Every surface (HTTP API, web pages) asks these, never its own copy.
+
+| role          | may                                                                      |
+|---------------|--------------------------------------------------------------------------|
+| admin         | everything                                                               |
+| operator      | policies, evaluations, every subject's data, gate checks, dashboards     |
+| source        | post records of its own source (and only the types the source may send)  |
+| relying_party | the gate checks of the measures it was granted; nothing else             |
+| subject       | its own data (`/v1/me`, and `/v1/subjects/{own identifier}/...`)         |
+| auditor       | read only: the audit log, policies, evaluations, dashboards (aggregates) |
+| public        | the lists a policy declares public                                       |
+
+Checks run before any lookup, so a refusal never tells whether a subject exists.
+"""
+
+from __future__ import annotations
+
+from socialcredit.errors import Forbidden, InvalidInput, Unauthenticated
+from socialcredit.identifiers import parse
+from socialcredit.sharing.keys import PUBLIC_ROLE, Principal
+
+STAFF = ("admin", "operator")
+OVERSIGHT = ("admin", "operator", "auditor")
+
+
+def require_role(principal: Principal, roles: tuple[str, ...], action: str) -> None:
+    """Refuse unless the caller has one of `roles`: Unauthenticated when there is no key at
+    all (401: send one), Forbidden when the key's role does not allow it (403)."""
+    if principal.role in roles:
+        return
+    allowed = ", ".join(roles)
+    if principal.role == PUBLIC_ROLE:
+        raise Unauthenticated(f"{action} needs an API key of role {allowed}")
+    article = "an" if principal.role[0] in "aeiou" else "a"
+    raise Forbidden(
+        f"{action} needs a key of role {allowed}; this is {article} {principal.role} key"
+    )
+
+
+def require_subject(principal: Principal, identifier: str, action: str) -> str:
+    """Allow reading one subject's data; returns the canonical identifier."""
+    canonical = str(parse(identifier))
+    if principal.role in STAFF:
+        return canonical
+    if principal.role == "subject":
+        if canonical in principal.identifiers:
+            return canonical
+        raise Forbidden(f"a subject key may read only its own data, not {action} of another")
+    require_role(principal, STAFF, action)
+    return canonical
+
+
+def require_own(principal: Principal) -> int:
+    """The caller's own subject (the `/v1/me` pages)."""
+    if principal.role != "subject" or principal.subject_id is None:
+        require_role(principal, ("subject",), "/v1/me")
+    assert principal.subject_id is not None
+    return principal.subject_id
+
+
+def require_measure(principal: Principal, measure: str) -> None:
+    """Gate checks: staff may run any; a relying party only those it was granted."""
+    if principal.role in STAFF:
+        return
+    if principal.role == "relying_party":
+        if principal.measures is not None and measure in principal.measures:
+            return
+        granted = ", ".join(sorted(principal.measures or ())) or "none"
+        raise Forbidden(f"this key may check only the measures it was granted ({granted})")
+    require_role(principal, ("admin", "operator", "relying_party"), "a gate check")
+
+
+def require_source(principal: Principal, source: str | None) -> str:
+    """Posting records: a source key posts as its own source only; staff name the source."""
+    if principal.role == "source":
+        assert principal.source_id is not None
+        if source is not None and source != principal.source_id:
+            raise Forbidden(
+                f"this key posts records of source {principal.source_id} only, not {source}"
+            )
+        return principal.source_id
+    require_role(principal, ("admin", "operator", "source"), "posting records")
+    if source is None:
+        raise InvalidInput("source", "name the source of the records")
+    return source
