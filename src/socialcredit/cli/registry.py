@@ -16,6 +16,8 @@ from socialcredit.ingest.files import (
     ingest_file,
 )
 from socialcredit.ingest.report import Report
+from socialcredit.lake.ingest import ingest_to_lake
+from socialcredit.lake.layout import open_lake
 from socialcredit.store.db import init_store
 from socialcredit.store.registry import count_subjects, find_subject
 from socialcredit.store.sources import add_source, list_sources
@@ -167,10 +169,23 @@ def ingest(
     source: Annotated[str, typer.Option(help="The registered source that sends the records.")],
     fmt: FormatOption = None,
     report_file: ReportOption = None,
+    lake: Annotated[
+        Path | None,
+        typer.Option(
+            "--lake",
+            help="Append the accepted records to this record lake instead of the store "
+            "(validated against the store's registry and sources).",
+        ),
+    ] = None,
 ) -> None:
     """Append records from a registered source. Re-ingesting a file changes nothing."""
     check_writable(report_file)
     watch = partial(counting, description=f"ingesting {file.name}")
-    report = ingest_file(state(ctx).engine(), file, source, fmt, watch)
+    s = state(ctx)
+    if lake is not None:
+        target = open_lake(lake, s.settings)
+        report = ingest_to_lake(s.engine(), target, file, source, fmt, watch)
+    else:
+        report = ingest_file(s.engine(), file, source, fmt, watch)
     print_report(report, report_file)
     _finish(report)

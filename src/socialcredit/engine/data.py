@@ -52,12 +52,16 @@ RECORDS = pa.schema(
 STATUS = pa.schema(
     [("rid", pa.int64()), ("status", pa.string()), ("at_us", pa.int64()), ("seq", pa.int64())]
 )
+SUPERSESSIONS = pa.schema(
+    [("source", pa.string()), ("record_id", pa.string()), ("at_us", pa.int64())]
+)
 SCHEMAS: dict[str, pa.Schema] = {
     "subjects": SUBJECTS,
     "relationships": RELATIONSHIPS,
     "sources": SOURCES,
     "records": RECORDS,
     "status": STATUS,
+    "supersessions": SUPERSESSIONS,
 }
 
 
@@ -66,8 +70,11 @@ class Inputs:
     """Everything `evaluate` reads, as Arrow tables with the schemas above.
 
     `status` is the log of record status changes (retractions, disputes, supersessions); a record
-    with no change is active. `relationships` holds every version of every edge (a re-import
-    that ends or reweighs an edge adds a version). `records` may be the whole log or only the
+    with no change is active. `supersessions` names records superseded at an instant by
+    (source, record_id): the record lake has no status log, a lake record is superseded by a
+    later one that names it in `supersedes` (empty for the SQL store, whose log says it).
+    `relationships` holds every version of every edge (a re-import that ends or reweighs an
+    edge adds a version). `records` may be the whole log or only the
     records of the subjects an evaluation needs (see `engine.dependencies`).
     """
 
@@ -76,6 +83,7 @@ class Inputs:
     sources: pa.Table
     records: pa.Table
     status: pa.Table
+    supersessions: pa.Table = field(default_factory=SUPERSESSIONS.empty_table)
 
     @classmethod
     def from_rows(cls, **tables: Iterable[Mapping[str, Any]]) -> Inputs:
@@ -97,11 +105,19 @@ class Inputs:
 
 @dataclass
 class EngineData:
-    """Inputs registered with an Ibis backend; build once, evaluate many policies."""
+    """Inputs registered with an Ibis backend; build once, evaluate many policies.
+
+    `extra` adds rows to a table without loading them: per table name, a DuckDB query with the
+    table's schema (e.g. over the Parquet files of the record lake, see `socialcredit.lake`).
+    That table then becomes a view, the in-memory inputs UNION ALL the query, and DuckDB streams
+    it (out of core, within `memory_limit`, spilling to `temp_directory`).
+    """
 
     inputs: Inputs
     threads: int | None = None
     memory_limit: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    temp_directory: str | None = None
     con: Any = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
 
@@ -111,9 +127,28 @@ class EngineData:
             options["threads"] = self.threads
         if self.memory_limit:
             options["memory_limit"] = self.memory_limit
+        if self.temp_directory:
+            options["temp_directory"] = self.temp_directory
+        unknown = sorted(set(self.extra) - set(SCHEMAS))
+        if unknown:
+            raise TypeError(f"unknown tables: {unknown}")
         self.con = ibis.duckdb.connect(**options)
-        for name in SCHEMAS:
-            self.con.create_table(name, obj=getattr(self.inputs, name), temp=True)
+        for name, schema in SCHEMAS.items():
+            if name not in self.extra:
+                self.con.create_table(name, obj=getattr(self.inputs, name), temp=True)
+                continue
+            self.con.create_table(f"_{name}_inputs", obj=getattr(self.inputs, name), temp=True)
+            columns = ", ".join(f'"{c}"' for c in schema.names)
+            # The names and queries are the engine's and the lake's own, not user text.
+            view = (
+                f"CREATE TEMP VIEW {name} AS SELECT {columns} FROM _{name}_inputs "  # noqa: S608
+                f"UNION ALL SELECT {columns} FROM ({self.extra[name]})"
+            )
+            self.con.raw_sql(view)
+
+    @property
+    def has_supersessions(self) -> bool:
+        return "supersessions" in self.extra or self.inputs.supersessions.num_rows > 0
 
     @property
     def engine(self) -> str:
@@ -126,7 +161,8 @@ class EngineData:
         """Swap in another record table (e.g. only the records a subset evaluation needs),
         keeping the registry already registered."""
         self.inputs = dataclasses.replace(self.inputs, records=records)
-        self.con.create_table("records", obj=self.inputs.records, temp=True, overwrite=True)
+        name = "_records_inputs" if "records" in self.extra else "records"
+        self.con.create_table(name, obj=self.inputs.records, temp=True, overwrite=True)
         self._types = None
 
     def record_types(self) -> list[str]:

@@ -10,6 +10,7 @@ collateral measures), and returns exactly the rows the full evaluation gives for
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -49,8 +50,11 @@ from socialcredit.timeutil import to_us
 
 
 class _Clock:
+    """Seconds per stage, and the process's peak resident memory (bytes) at the end of each."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self.memory: dict[str, int] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -59,6 +63,7 @@ class _Clock:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+            self.memory[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _ids(values: np.ndarray) -> ibis.Table:
@@ -156,6 +161,7 @@ def evaluate(
         decisions=decision_rows,
         distribution=list(distribution or []),
         timings=clock.timings,
+        memory=clock.memory,
         counts=counts,
         contributions=contributions_rows,
         influences=influences,

@@ -31,6 +31,7 @@ class Outcome:
     decisions: pa.Table
     distribution: list[tuple[int, int]]
     timings: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)  # peak resident bytes after each stage
     counts: dict[str, int] = field(default_factory=dict)
     contributions: pa.Table | None = None
     influences: pa.Table | None = None

@@ -51,7 +51,8 @@ def live_records(data: EngineData, at: Instant) -> ibis.Table:
     """Active records with occurred_at <= T (and received by K).
 
     A record's status is the last change in the status log made by K (all changes when K is
-    None); a record with no change is active.
+    None); a record with no change is active. A record named in `supersessions` (the record
+    lake's corrections) by K is superseded.
     """
     r = data.table("records")
     r = r.filter(r.occurred_us <= at.as_of)
@@ -61,7 +62,13 @@ def live_records(data: EngineData, at: Instant) -> ibis.Table:
         changes = changes.filter(changes.at_us <= at.known_at)
     last = changes.group_by("rid").aggregate(status=changes.status.argmax(changes.seq))
     inactive = last.filter(last.status != "active").select("rid")
-    return r.anti_join(inactive, "rid")
+    r = r.anti_join(inactive, "rid")
+    if data.has_supersessions:
+        superseded = data.table("supersessions")
+        if at.known_at is not None:
+            superseded = superseded.filter(superseded.at_us <= at.known_at)
+        r = r.anti_join(superseded.select("source", "record_id"), ["source", "record_id"])
+    return r
 
 
 def live_edges(data: EngineData, at: Instant, kinds: list[str]) -> ibis.Table:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -34,6 +34,45 @@ CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
+class RecordLog(Protocol):
+    """Where accepted records go: the SQL store's log (default) or the record lake's."""
+
+    def lookup(
+        self, conn: sa.Connection, source_id: str, record_ids: Iterable[str]
+    ) -> dict[str, record_log.StoredRecord]: ...
+
+    def append(self, conn: sa.Connection, columns: dict[str, Sequence[Any]]) -> int: ...
+
+    def change_status(
+        self,
+        conn: sa.Connection,
+        changes: Sequence[tuple[str, str, str, str]],
+        at: datetime,
+        actor: str,
+    ) -> None: ...
+
+
+class StoreLog:
+    """The SQL store's record log (`store.records`)."""
+
+    def lookup(
+        self, conn: sa.Connection, source_id: str, record_ids: Iterable[str]
+    ) -> dict[str, record_log.StoredRecord]:
+        return record_log.lookup(conn, source_id, record_ids)
+
+    def append(self, conn: sa.Connection, columns: dict[str, Sequence[Any]]) -> int:
+        return record_log.append(conn, {k: v for k, v in columns.items() if k != "subject"})
+
+    def change_status(
+        self,
+        conn: sa.Connection,
+        changes: Sequence[tuple[str, str, str, str]],
+        at: datetime,
+        actor: str,
+    ) -> None:
+        record_log.change_status(conn, changes, at=at, actor=actor)
+
+
 @dataclass(slots=True)
 class _Candidate:
     line: int
@@ -51,12 +90,14 @@ def accept_records(
     source: Source,
     rows: Iterable[tuple[int, Row | BadLine]],
     received_at: datetime,
+    log: RecordLog | None = None,
 ) -> Report:
     started = time.perf_counter()
+    log = log or StoreLog()
     report = Report("records")
     candidates = _parse_rows(source, rows, received_at, report)
     subjects = resolve(conn, {c.subject for c in candidates})
-    stored = record_log.lookup(
+    stored = log.lookup(
         conn,
         source.id,
         {c.record_id for c in candidates} | {c.supersedes for c in candidates if c.supersedes},
@@ -92,11 +133,12 @@ def accept_records(
         in_batch[c.record_id] = c
         accepted.append(c)
     received_us = to_us(received_at)
-    written = record_log.append(
+    written = log.append(
         conn,
         {
             "source_id": [source.id] * len(accepted),
             "record_id": [c.record_id for c in accepted],
+            "subject": [c.subject for c in accepted],
             "subject_id": [subjects[c.subject] for c in accepted],
             "type": [c.type for c in accepted],
             "occurred_at": [to_us(c.occurred_at) for c in accepted],
@@ -112,7 +154,7 @@ def accept_records(
             f"{len(accepted) - written} records of this batch were stored by another "
             "writer meanwhile; nothing was applied, send the batch again"
         )
-    record_log.change_status(
+    log.change_status(
         conn,
         [
             (source.id, old, "superseded", f"superseded by {new}")
