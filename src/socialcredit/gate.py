@@ -12,10 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from socialcredit.errors import InvalidInput, NotFound
@@ -24,11 +25,12 @@ from socialcredit.store.evaluations import (
     Evaluation,
     evaluation_for,
     latest_evaluation,
+    latest_evaluation_id,
     subject_outcome,
 )
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.registry import find_subject, first_identifiers, resolve
-from socialcredit.store.schema import decisions, identifiers
+from socialcredit.store.schema import decisions, identifiers, policies
 from socialcredit.timeutil import format_instant
 
 
@@ -114,18 +116,21 @@ def policy_with_measure(conn: sa.Connection, measure: str, policy: str | None) -
 
 @dataclass
 class _Measure:
+    policy: str
     label: str
     evaluation: Evaluation
+    policies_seen: int  # max(policies.id) when resolved: a new policy version re-resolves
     answers: dict[int, tuple[Decision, str | None]]  # subject id -> chosen decision, cause name
-    checked: float  # monotonic time the evaluation was last confirmed current
+    bodies: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # id -> name, JSON
+    checked: float = 0.0  # monotonic time the evaluation was last confirmed current
 
 
 class GateIndex:
-    """The decisions of the current evaluations, in memory.
+    """The decisions of the current evaluations, in memory, and each answer as JSON.
 
-    A new evaluation is picked up within `refresh` seconds (the answer names the policy
-    version and as_of it comes from). Identifiers are loaded once and never change meaning
-    (an identifier is never reassigned), so only an unknown one costs a lookup.
+    A new evaluation (or policy version) is picked up within `refresh` seconds; the answer
+    names the policy version and as_of it comes from. Identifiers are loaded once and never
+    change meaning (an identifier is never reassigned), so only an unknown one costs a lookup.
     """
 
     def __init__(self, engine: sa.Engine, refresh: float = 1.0) -> None:
@@ -136,13 +141,22 @@ class GateIndex:
         self._lock = threading.Lock()
 
     def check(self, measure: str, identifier: str) -> dict[str, Any]:
-        canonical = str(parse(identifier))
-        entry = self._measure(measure)
-        subject_id, first = self._subject(canonical)
-        chosen, cause = entry.answers.get(subject_id, (None, None))
-        return answer(measure, first, entry.label, entry.evaluation.as_of, chosen, cause)
+        """The answer as a document (the same as `check_measure` gives)."""
+        result: dict[str, Any] = orjson.loads(self.check_json(measure, identifier)[1])
+        return result
 
-    def _subject(self, canonical: str) -> tuple[int, str]:
+    def check_json(self, measure: str, identifier: str) -> tuple[str, bytes]:
+        """The subject's first identifier and the answer as JSON, built once per evaluation."""
+        entry = self._measure(measure)
+        subject_id, first = self._subject(identifier)
+        found = entry.bodies.get(subject_id)
+        if found is None:
+            chosen, cause = entry.answers.get(subject_id, (None, None))
+            document = answer(measure, first, entry.label, entry.evaluation.as_of, chosen, cause)
+            found = entry.bodies[subject_id] = (first, orjson.dumps(document))
+        return found
+
+    def _subject(self, identifier: str) -> tuple[int, str]:
         if self._subjects is None:
             with self._lock, self.engine.connect() as conn:
                 rows = conn.execute(
@@ -150,13 +164,18 @@ class GateIndex:
                 ).all()
                 firsts = first_identifiers(conn)
             self._subjects = {r.identifier: (r.subject_id, firsts[r.subject_id]) for r in rows}
+        found = self._subjects.get(identifier)
+        if found is not None:
+            return found
+        canonical = str(parse(identifier))
         found = self._subjects.get(canonical)
         if found is None:
             with self.engine.connect() as conn:
                 ids = resolve(conn, [canonical])
                 if canonical not in ids:
                     raise NotFound(f"no subject with identifier {canonical}")
-                found = (ids[canonical], first_identifiers(conn, [ids[canonical]])[ids[canonical]])
+                sid = ids[canonical]
+                found = (sid, first_identifiers(conn, [sid])[sid])
             self._subjects[canonical] = found
         return found
 
@@ -165,16 +184,21 @@ class GateIndex:
         if entry is not None and time.monotonic() - entry.checked < self.refresh:
             return entry
         with self._lock, self.engine.connect() as conn:
+            newest_policy = conn.execute(sa.select(sa.func.max(policies.c.id))).scalar() or 0
+            if entry is not None and entry.policies_seen == newest_policy:
+                current = latest_evaluation_id(conn, entry.policy)
+                if current == entry.evaluation.id:
+                    entry.checked = time.monotonic()
+                    return entry
             stored = policy_with_measure(conn, measure, None)
             evaluation = latest_evaluation(conn, stored.name)
-            if entry is not None and entry.evaluation.id == evaluation.id:
-                entry.checked = time.monotonic()
-                return entry
             entry = _Measure(
+                stored.name,
                 f"{stored.name} {evaluation.policy_version}",
                 evaluation,
+                newest_policy,
                 _answers(conn, evaluation.id, measure),
-                time.monotonic(),
+                checked=time.monotonic(),
             )
             self._measures[measure] = entry
             return entry

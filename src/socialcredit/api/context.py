@@ -12,7 +12,6 @@ from socialcredit.audit.writer import AuditWriter
 from socialcredit.gate import GateIndex
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import KeyCache, Principal
-from socialcredit.timeutil import now
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Service:
         outcome: str = "allowed",
     ) -> None:
         """Append one audit entry and wait for it (the synchronous handlers' path)."""
-        entry = Entry(now(), principal.name, principal.role, action, target, purpose, outcome)
+        entry = Entry.now(principal.name, principal.role, action, target, purpose, outcome)
         append_entries(self.engine, [entry])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote, unquote_plus
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,27 +22,36 @@ from socialcredit.audit.log import Entry
 from socialcredit.errors import Forbidden, InvalidInput, SocialCreditError
 from socialcredit.sharing.access import require_measure
 from socialcredit.sharing.keys import PUBLIC, Principal
-from socialcredit.timeutil import now
 
 PATH = re.compile(r"^/v1/measures/([^/]+)/check$")
 ACTION = "measure.check"
 
 
-async def gate_check(
+async def gate_check_json(
     svc: Service, principal: Principal, measure: str, subject: str, purpose: str
-) -> dict[str, Any]:
-    target = f"{measure} {subject}"
+) -> bytes:
+    """The answer as JSON, once the check is in the audit log."""
     try:
         require_measure(principal, measure)
     except Forbidden:
+        target = f"{measure} {subject}"
         await svc.audit.record(
-            Entry(now(), principal.name, principal.role, ACTION, target, purpose, "refused")
+            Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
         )
         raise
-    answer = svc.gate.check(measure, subject)
-    target = f"{measure} {answer['subject']}"
-    await svc.audit.record(Entry(now(), principal.name, principal.role, ACTION, target, purpose))
+    first, answer = svc.gate.check_json(measure, subject)
+    target = f"{measure} {first}"
+    await svc.audit.record(Entry.now(principal.name, principal.role, ACTION, target, purpose))
     return answer
+
+
+async def gate_check(
+    svc: Service, principal: Principal, measure: str, subject: str, purpose: str
+) -> dict[str, Any]:
+    document: dict[str, Any] = orjson.loads(
+        await gate_check_json(svc, principal, measure, subject, purpose)
+    )
+    return document
 
 
 class FastGate:
@@ -72,8 +81,13 @@ class FastGate:
 
     async def _answer(self, scope: Scope, measure: str) -> tuple[int, bytes]:
         try:
-            query = parse_qs(scope["query_string"].decode("latin-1"))
-            subjects = query.get("subject", [])
+            subjects = [
+                unquote_plus(value)
+                for name, _, value in (
+                    part.partition("=") for part in scope["query_string"].decode().split("&")
+                )
+                if name == "subject"
+            ]
             if len(subjects) != 1 or not subjects[0]:
                 raise InvalidInput("subject", "give exactly one subject=scheme:value")
             if len(subjects[0]) > 220:
@@ -84,8 +98,8 @@ class FastGate:
                     principal = self._principal(value)
                 elif name == b"x-purpose":
                     purpose = value.decode("latin-1")[:300]
-            answer = await gate_check(self.svc, principal, measure, subjects[0], purpose)
-            return 200, orjson.dumps(answer)
+            answer = await gate_check_json(self.svc, principal, measure, subjects[0], purpose)
+            return 200, answer
         except SocialCreditError as error:
             details = None
             if isinstance(error, InvalidInput):

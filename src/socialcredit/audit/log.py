@@ -13,26 +13,27 @@ processes (servers, the CLI) may append to the same chain.
 from __future__ import annotations
 
 import hashlib
-import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from socialcredit.store.bulk import insert_columns
 from socialcredit.store.db import AUDIT_LOCK, writing
 from socialcredit.store.schema import audit_log
-from socialcredit.timeutil import format_instant, to_us
+from socialcredit.timeutil import format_instant, from_us, to_us
 
 GENESIS = "0" * 64
-FIELDS = ("at", "actor", "role", "action", "target", "purpose", "outcome")
+FIELDS = ("actor", "role", "action", "target", "purpose", "outcome")
 
 
 @dataclass(frozen=True)
 class Entry:
-    at: datetime
+    at_us: int  # when, in microseconds since the epoch (UTC)
     actor: str  # "key:<prefix>", "anonymous", "cli:<user>"
     role: str
     action: str  # e.g. "subject.report", "measure.check", "evaluation.run"
@@ -40,11 +41,29 @@ class Entry:
     purpose: str  # why, as the caller declared it (or the surface's default)
     outcome: str = "allowed"  # or "refused"
 
+    @classmethod
+    def now(
+        cls,
+        actor: str,
+        role: str,
+        action: str,
+        target: str,
+        purpose: str,
+        outcome: str = "allowed",
+    ) -> Entry:
+        return cls(time.time_ns() // 1000, actor, role, action, target, purpose, outcome)
+
+    @property
+    def at(self) -> datetime:
+        return from_us(self.at_us)
+
 
 def entry_hash(seq: int, entry: Entry, prev_hash: str) -> str:
+    """SHA-256 (hex) of `[seq, at_us, actor, role, action, target, purpose, outcome,
+    prev_hash]` as compact JSON, UTF-8, as orjson writes it."""
     body = [
         seq,
-        to_us(entry.at),
+        entry.at_us,
         entry.actor,
         entry.role,
         entry.action,
@@ -53,8 +72,7 @@ def entry_hash(seq: int, entry: Entry, prev_hash: str) -> str:
         entry.outcome,
         prev_hash,
     ]
-    canonical = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(orjson.dumps(body)).hexdigest()
 
 
 def append(conn: sa.Connection, entries: Sequence[Entry]) -> int:
@@ -64,10 +82,13 @@ def append(conn: sa.Connection, entries: Sequence[Entry]) -> int:
         sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()
     seq, prev = (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS)
-    columns: dict[str, list[Any]] = {name: [] for name in (*FIELDS, "seq", "prev_hash", "hash")}
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("at", *FIELDS, "seq", "prev_hash", "hash")
+    }
     for entry in entries:
         seq += 1
         current = entry_hash(seq, entry, prev)
+        columns["at"].append(entry.at_us)
         for name in FIELDS:
             columns[name].append(getattr(entry, name))
         columns["seq"].append(seq)
@@ -112,7 +133,7 @@ def verify(
         if row.prev_hash != prev:
             why = "its prev_hash does not match the hash of the entry before it (reordered?)"
             return Verification(count - 1, prev, row.seq, why)
-        entry = Entry(**{name: getattr(row, name) for name in FIELDS})
+        entry = Entry(to_us(row.at), *(getattr(row, name) for name in FIELDS))
         if entry_hash(row.seq, entry, prev) != row.hash:
             return Verification(count - 1, prev, row.seq, "its content does not match its hash")
         seq, prev = row.seq, row.hash
@@ -140,7 +161,7 @@ def read_entries(
         {
             "seq": r.seq,
             "at": format_instant(r.at),
-            **{name: getattr(r, name) for name in FIELDS if name != "at"},
+            **{name: getattr(r, name) for name in FIELDS},
             "prev_hash": r.prev_hash,
             "hash": r.hash,
         }

@@ -107,7 +107,15 @@ def run_server(s: State, host: str, port: int) -> None:
 
     app = create_app(s.settings, s.engine())
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_level="warning")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,  # every access that matters is in the audit log
+    )
 
 
 def register(app: typer.Typer) -> None:

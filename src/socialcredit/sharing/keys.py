@@ -125,7 +125,7 @@ def revoke_key(conn: sa.Connection, prefix: str) -> KeyInfo:
 
 def authenticate(conn: sa.Connection, key: str) -> Principal:
     """The principal a key stands for; Unauthenticated if it is malformed, unknown or revoked."""
-    parts = key.split("_")
+    parts = key.split("_", 2)  # the secret itself may contain "_"
     prefix = parts[1] if len(parts) == 3 and parts[0] == "scs" else ""
     row = (
         conn.execute(sa.select(api_keys).where(api_keys.c.prefix == prefix)).first()

@@ -142,6 +142,22 @@ def save_evaluation(
     return int(evaluation_id)
 
 
+def _latest_query(policy_name: str) -> sa.Select[Any]:
+    return (
+        sa.select(evaluations)
+        .where(evaluations.c.policy_name == policy_name, evaluations.c.current)
+        .order_by(evaluations.c.as_of.desc(), evaluations.c.id.desc())
+        .limit(1)
+    )
+
+
+def latest_evaluation_id(conn: sa.Connection, policy_name: str) -> int | None:
+    """The id of `latest_evaluation`, cheaply (services poll it)."""
+    query = _latest_query(policy_name).with_only_columns(evaluations.c.id)
+    found = conn.execute(query).scalar()
+    return None if found is None else int(found)
+
+
 def latest_evaluation(conn: sa.Connection, policy_name: str) -> Evaluation:
     """The evaluation that checks and exports serve: the current run (one that used everything
     the store knew) describing the latest instant.
@@ -149,12 +165,7 @@ def latest_evaluation(conn: sa.Connection, policy_name: str) -> Evaluation:
     Historical replays (`--known-at` in the past) and "what was the score on 1 March?" runs are
     stored like any other, and reachable by id, but never replace it.
     """
-    row = conn.execute(
-        sa.select(evaluations)
-        .where(evaluations.c.policy_name == policy_name, evaluations.c.current)
-        .order_by(evaluations.c.as_of.desc(), evaluations.c.id.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_latest_query(policy_name)).first()
     if row is None:
         raise NotFound(
             f"policy {policy_name!r} has no current evaluation; "
