@@ -11,12 +11,13 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from socialcredit.cli.common import err, out, state
+from socialcredit.cli.common import State, err, out, state
 from socialcredit.cli.outcomes import stage_line
+from socialcredit.cli.service import run_server
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
 from socialcredit.runs import Run
-from socialcredit.simulate.demo import DemoResult, run_demo
+from socialcredit.simulate.demo import DemoResult, demo_keys, run_demo, tour_subject
 from socialcredit.simulate.population import CityConfig
 from socialcredit.store.db import reset_store
 from socialcredit.store.registry import first_identifiers
@@ -46,11 +47,14 @@ def demo_command(
     serve: Annotated[
         bool,
         typer.Option(
-            "--serve/--no-serve", help="Start the server afterwards (arrives with the service)."
+            "--serve/--no-serve", help="Serve the API and web pages afterwards, with demo keys."
         ),
     ] = True,
+    host: Annotated[str, typer.Option(help="Where the demo serves.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port the demo serves on.")] = 8000,
 ) -> None:
-    """Build a synthetic city, ingest it, evaluate every bundled pack, and summarise."""
+    """Build a synthetic city, ingest it, evaluate every bundled pack, summarise, then serve
+    the API and web pages with demo keys for each kind of user (unless --no-serve)."""
     try:
         end = date.fromisoformat(until)
     except ValueError:
@@ -74,10 +78,41 @@ def demo_command(
     with engine.connect() as conn:
         print_summary(result, conn)
     if serve:
-        err.print(
-            "[dim]The HTTP service is not part of this version yet; the store is ready "
-            "for the commands above.[/]"
+        _serve(s, result, host, port)
+
+
+def _tour_name(run: Run, conn: sa.Connection) -> str | None:
+    sid = tour_subject(run)
+    return None if sid is None else first_identifiers(conn, [sid])[sid]
+
+
+def _serve(s: State, result: DemoResult, host: str, port: int) -> None:
+    engine = s.engine()
+    assert result.run is not None
+    with engine.connect() as conn:
+        subject = _tour_name(result.run, conn)
+    keys = demo_keys(engine, subject)
+    out.rule("The service")
+    base = f"http://{host}:{port}"
+    out.print(
+        "Demo keys (each shown once; `scs keys list` lists them, `scs keys revoke` ends one):"
+    )
+    for k in keys:
+        out.print(f"  {k.label} ({k.role}), start at {base}{k.start}:\n    {k.key}", soft_wrap=True)
+    out.print(
+        f"Log in at {base}/login with a key, or call the API with `Authorization: Bearer <key>` "
+        f"(docs at {base}/docs). Public lists need no key: {base}/lists",
+        soft_wrap=True,
+    )
+    if subject is not None:
+        airline = next(k.key for k in keys if k.label == "demo airline")
+        out.print("An airline's gate check:")
+        out.print(
+            f"  curl -H 'Authorization: Bearer {airline}' "
+            f"'{base}/v1/measures/flight_ban/check?subject={subject}'",
+            soft_wrap=True,
         )
+    run_server(s, host, port)
 
 
 def _histogram(outcome: Outcome, bins: int = 12) -> Table:
@@ -157,18 +192,12 @@ def _print_policy(outcome: Outcome) -> None:
 
 def _print_tour(run: Run, conn: sa.Connection) -> None:
     """Suggest the tour's next commands, about a person the demo put under a flight ban."""
-    results = {r.policy.name: r.outcome for r in run.results}
     out.rule("Try next")
-    national = results.get("national")
-    if national is not None:
-        banned = national.decisions.filter(pc.equal(national.decisions["measure"], "flight_ban"))
-        own = banned.filter(pc.equal(banned["sid"], banned["cause_sid"]))
-        if own.num_rows:
-            sid = int(own["sid"][0].as_py())
-            name = first_identifiers(conn, [sid])[sid]
-            if "sesame" in results:
-                out.print(f"  scs explain {name} --policy sesame")
-            out.print(f"  scs check flight_ban {name}")
-            out.print(f"  scs explain {name} --policy national")
+    name = _tour_name(run, conn)
+    if name is not None:
+        if any(r.policy.name == "sesame" for r in run.results):
+            out.print(f"  scs explain {name} --policy sesame")
+        out.print(f"  scs check flight_ban {name}")
+        out.print(f"  scs explain {name} --policy national")
     out.print("  scs scores export --policy sesame --out sesame.csv")
     out.print("  scs policy lint")

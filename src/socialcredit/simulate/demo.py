@@ -27,6 +27,7 @@ from socialcredit.ingest.report import Report
 from socialcredit.policy.load import bundled_packs
 from socialcredit.runs import Run, run_evaluations
 from socialcredit.settings import Settings
+from socialcredit.sharing.keys import create_key
 from socialcredit.simulate.population import CityConfig, build_city
 from socialcredit.simulate.records import SOURCES, generate_records
 from socialcredit.store.db import init_store
@@ -114,3 +115,47 @@ def run_demo(
     result.run = run_evaluations(engine, settings, as_of=as_of, progress=say)
     step("evaluate")
     return result
+
+
+def tour_subject(run: Run) -> int | None:
+    """The person the tour follows: the first with a flight ban of their own (not collateral)."""
+    national = next((r.outcome for r in run.results if r.policy.name == "national"), None)
+    if national is None:
+        return None
+    d = national.decisions
+    own = [
+        int(sid)
+        for sid, cause, measure in zip(
+            d["sid"].to_pylist(), d["cause_sid"].to_pylist(), d["measure"].to_pylist(), strict=True
+        )
+        if measure == "flight_ban" and sid == cause
+    ]
+    return min(own) if own else None
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    role: str
+    label: str
+    key: str
+    start: str  # where to start with it
+
+
+def demo_keys(engine: sa.Engine, subject: str | None) -> list[DemoKey]:
+    """Keys for a tour of the service: an operator, an auditor, an airline and a railway (gate
+    checks of their measures only), and the tour's person (their own data only)."""
+    wanted: list[tuple[str, str, dict[str, list[str]], str]] = [
+        ("operator", "demo operator", {}, "/dashboard"),
+        ("auditor", "demo auditor", {}, "/dashboard"),
+        ("relying_party", "demo airline", {"measures": ["flight_ban"]}, "/docs"),
+        ("relying_party", "demo railway", {"measures": ["high_speed_rail_ban"]}, "/docs"),
+    ]
+    keys = []
+    with engine.begin() as conn:
+        for role, label, grants, start in wanted:
+            key, _ = create_key(conn, role, measures=grants.get("measures"), label=label)
+            keys.append(DemoKey(role, label, key, start))
+        if subject is not None:
+            key, _ = create_key(conn, "subject", subject=subject, label="demo citizen")
+            keys.append(DemoKey("subject", f"demo citizen {subject}", key, "/me"))
+    return keys
