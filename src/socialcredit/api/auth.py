@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from socialcredit.api.context import Service, service
+from socialcredit.errors import Unauthenticated
 from socialcredit.sharing.keys import PUBLIC, Principal
 
 COOKIE = "scs_key"
@@ -18,10 +19,27 @@ def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The principal of the request's key. It is kept on the request, so that a refusal can be
+    audited with who was refused (`errors.refused`), also when the key itself is refused."""
     key = credentials.credentials if credentials else request.cookies.get(COOKIE)
     if not key:
+        request.state.principal = PUBLIC
         return PUBLIC
-    return service(request).keys.resolve(key)
+    try:
+        principal = service(request).keys.resolve(key)
+    except Unauthenticated:
+        request.state.principal = unknown_key(key)
+        raise
+    request.state.principal = principal
+    return principal
+
+
+def unknown_key(key: str) -> Principal:
+    """How the audit log names a key that does not authenticate: by its public prefix when it
+    has the shape of one, never by its secret."""
+    parts = key.split("_")
+    prefix = parts[1][:16] if len(parts) >= 3 and parts[0] == "scs" else ""
+    return Principal(f"key:{prefix}" if prefix.isalnum() else "invalid key", "unknown")
 
 
 def purpose(

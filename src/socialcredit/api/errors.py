@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from socialcredit.api.context import service
+from socialcredit.audit.log import Entry
 from socialcredit.errors import (
     Conflict,
     Forbidden,
@@ -25,6 +27,7 @@ from socialcredit.errors import (
     StoreNotReady,
     Unauthenticated,
 )
+from socialcredit.sharing.keys import PUBLIC, Principal
 
 log = logging.getLogger("socialcredit.api")
 
@@ -76,9 +79,27 @@ def from_error(error: SocialCreditError) -> Response:
     return error_response(status_of(error), error.code, error.message, details)
 
 
+async def refused(request: Request) -> None:
+    """Every refusal (401, 403) is in the audit log, with who was refused, what they asked
+    for and why they said they asked; the answer leaves only once the entry is committed."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        principal = PUBLIC
+    route = request.scope.get("route")
+    action = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    purpose = request.headers.get("x-purpose") or "unspecified"
+    entry = Entry.now(
+        principal.name, principal.role, action[:64], target[:300], purpose[:300], "refused"
+    )
+    await service(request).audit.record(entry)
+
+
 def install(app: FastAPI) -> None:
-    async def domain(_: Request, error: Exception) -> Response:
+    async def domain(request: Request, error: Exception) -> Response:
         assert isinstance(error, SocialCreditError)
+        if isinstance(error, Unauthenticated | Forbidden):
+            await refused(request)
         return from_error(error)
 
     async def validation(_: Request, error: Exception) -> Response:

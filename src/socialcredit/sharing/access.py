@@ -39,14 +39,11 @@ def require_role(principal: Principal, roles: tuple[str, ...], action: str) -> N
 
 def require_subject(principal: Principal, identifier: str, action: str) -> str:
     """Allow reading one subject's data; returns the canonical identifier."""
+    if principal.role != "subject":
+        require_role(principal, STAFF, action)  # before parsing: the same refusal for any input
     canonical = str(parse(identifier))
-    if principal.role in STAFF:
-        return canonical
-    if principal.role == "subject":
-        if canonical in principal.identifiers:
-            return canonical
+    if principal.role == "subject" and canonical not in principal.identifiers:
         raise Forbidden(f"a subject key may read only its own data, not {action} of another")
-    require_role(principal, STAFF, action)
     return canonical
 
 

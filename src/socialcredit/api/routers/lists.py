@@ -14,8 +14,9 @@ router = APIRouter(prefix="/v1/lists", tags=["public lists"], responses=ERRORS)
 
 
 @router.get("", response_model=list[PublicList])
-def index(svc: Svc) -> Any:
-    """Every public list of the policies in force, with its size."""
+def index(svc: Svc, who: Caller) -> Any:
+    """Every public list of the policies in force, with its size. Anyone may read it; a key
+    that is sent must be valid (a revoked one is refused here as everywhere)."""
     with svc.engine.connect() as conn:
         return public_lists(conn)
 

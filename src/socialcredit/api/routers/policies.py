@@ -36,16 +36,18 @@ def _out(p: StoredPolicy, in_force: set[int]) -> dict[str, Any]:
 
 
 @router.get("", response_model=list[PolicyOut])
-def index(svc: Svc) -> Any:
-    """Every stored version; the latest of each name is in force."""
+def index(svc: Svc, who: Caller) -> Any:
+    """Every stored version; the latest of each name is in force. Public (a key that is sent
+    must be valid)."""
     with svc.engine.connect() as conn:
         in_force = {p.id for p in latest_policies(conn)}
         return [_out(p, in_force) for p in list_policies(conn)]
 
 
 @router.get("/{name}")
-def show(name: str, svc: Svc, version: str | None = None) -> dict[str, Any]:
-    """A policy version (default: the one in force): its document as written, and parsed."""
+def show(name: str, svc: Svc, who: Caller, version: str | None = None) -> dict[str, Any]:
+    """A policy version (default: the one in force): its document as written, and parsed.
+    Public (a key that is sent must be valid)."""
     with svc.engine.connect() as conn:
         stored = get_policy(conn, name, version)
     return {

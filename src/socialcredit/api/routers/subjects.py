@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.context import Service
 from socialcredit.api.models import ERRORS, SubjectOut
-from socialcredit.errors import Forbidden
 from socialcredit.reports import explain_subject, report_document
 from socialcredit.rights.access import (
     subject_document,
@@ -37,13 +36,9 @@ Identifier = Annotated[str, "scheme:value"]
 def open_subject(
     svc: Service, who: Principal, identifier: str, action: str, purpose: str
 ) -> Subject:
-    """Authorize, audit, and find the subject (authorization first: a refusal says nothing
-    about whether the subject exists)."""
-    try:
-        canonical = require_subject(who, identifier, action)
-    except Forbidden:
-        svc.log(who, action, identifier[:300], purpose, "refused")
-        raise
+    """Authorize, find and audit the subject (authorization first: a refusal says nothing
+    about whether the subject exists; the error handler audits it)."""
+    canonical = require_subject(who, identifier, action)
     with svc.engine.connect() as conn:
         subject = find_subject(conn, canonical)
     svc.log(who, action, subject.identifier, purpose)
