@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import sys
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcredit.audit.log import Entry, append_entries
 from socialcredit.errors import InvalidInput
 from socialcredit.ingest.report import Report
 from socialcredit.settings import Settings
@@ -42,6 +44,12 @@ class State:
         if check:
             require_ready(self._engine)
         return self._engine
+
+    def log(self, action: str, target: str, purpose: str = "command line") -> None:
+        """Append to the audit log as the local user. The CLI reads the store directly, with
+        an operator's reach, so its reads of personal data and its changes are logged too."""
+        actor = f"cli:{getpass.getuser()}"
+        append_entries(self.engine(), [Entry.now(actor, "operator", action, target, purpose)])
 
     def close(self) -> None:
         if self._engine is not None:

@@ -37,11 +37,14 @@ def policy_add(
 ) -> None:
     """Store policy documents as new versions. An invalid document is refused."""
     loaded = [load_policy_file(path) for path in files]  # all valid, or nothing is stored
-    with state(ctx).engine().begin() as conn:
-        for item in loaded:
-            stored, created = add_policy(conn, item)
-            verb = "added" if created else "unchanged"
-            out.print(f"{verb}: {stored.name} {stored.version} ({stored.digest[:12]})")
+    s = state(ctx)
+    with s.engine().begin() as conn:
+        added = [add_policy(conn, item) for item in loaded]
+    for stored, created in added:
+        verb = "added" if created else "unchanged"
+        out.print(f"{verb}: {stored.name} {stored.version} ({stored.digest[:12]})")
+        if created:
+            s.log("policy.add", f"{stored.name} {stored.version}")
     for item in loaded:
         _print_findings(item.policy.name, [f for f in lint(item.policy) if f.level != "notice"])
 

@@ -106,7 +106,9 @@ def subjects_import(
     """Register subjects. Valid rows are kept; each rejected row is reported."""
     check_writable(report_file)
     watch = partial(counting, description=f"importing {file.name}")
-    report = import_subjects_file(state(ctx).engine(), file, fmt, watch)
+    s = state(ctx)
+    report = import_subjects_file(s.engine(), file, fmt, watch)
+    s.log("subjects.import", f"{file.name}: {report.accepted} accepted")
     print_report(report, report_file)
     _finish(report)
 
@@ -116,8 +118,10 @@ def subjects_show(
     ctx: typer.Context, identifier: Annotated[str, typer.Argument(help="scheme:value")]
 ) -> None:
     """Show a registered subject."""
-    with state(ctx).engine().connect() as conn:
+    s = state(ctx)
+    with s.engine().connect() as conn:
         subject = find_subject(conn, identifier)
+    s.log("subject.read", subject.identifier)
     out.print(
         kv_table(
             [
@@ -152,7 +156,9 @@ def relationships_import(
     """Register relationships between registered subjects."""
     check_writable(report_file)
     watch = partial(counting, description=f"importing {file.name}")
-    report = import_relationships_file(state(ctx).engine(), file, fmt, watch)
+    s = state(ctx)
+    report = import_relationships_file(s.engine(), file, fmt, watch)
+    s.log("relationships.import", f"{file.name}: {report.accepted} accepted")
     print_report(report, report_file)
     _finish(report)
 
@@ -187,5 +193,6 @@ def ingest(
         report = ingest_to_lake(s.engine(), target, file, source, fmt, watch)
     else:
         report = ingest_file(s.engine(), file, source, fmt, watch)
+    s.log("records.ingest", f"source {source}: {report.accepted} accepted from {file.name}")
     print_report(report, report_file)
     _finish(report)

@@ -31,8 +31,10 @@ def keys_create(
     label: Annotated[str, typer.Option(help="Who holds the key, for `keys list`.")] = "",
 ) -> None:
     """Mint a key. The key is printed once, alone on the last line; only its hash is stored."""
-    with state(ctx).engine().begin() as conn:
+    s = state(ctx)
+    with s.engine().begin() as conn:
         key, info = create_key(conn, role, subject, source, measure, label)
+    s.log("key.create", f"key:{info.prefix} role {info.role}")
     grants = info.subject or info.source or ", ".join(info.measures or ()) or "-"
     err.print(f"created key {info.prefix} (role {info.role}; {grants}); it is shown only now:")
     out.print(key)
@@ -63,8 +65,10 @@ def keys_revoke(
     prefix: Annotated[str, typer.Argument(help="The key's prefix (see `scs keys list`).")],
 ) -> None:
     """Revoke a key. A running service refuses it within two seconds."""
-    with state(ctx).engine().begin() as conn:
+    s = state(ctx)
+    with s.engine().begin() as conn:
         info = revoke_key(conn, prefix)
+    s.log("key.revoke", f"key:{info.prefix}")
     out.print(f"revoked {info.prefix} ({info.role}) at {format_instant(info.revoked_at)}")
 
 
