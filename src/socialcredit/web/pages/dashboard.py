@@ -1,0 +1,71 @@
+"""The operator dashboard: per policy, the aggregates of its current evaluation.
+
+Operators, admins and auditors may see it (aggregates). The shortlists of subjects, which are
+personal data and link to subject reports, are for staff only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from socialcredit.api.auth import Caller, Svc
+from socialcredit.dashboard import latest_listed, lowest_scores, policy_dashboard, summaries
+from socialcredit.errors import NotFound
+from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
+from socialcredit.store.policies import get_policy
+from socialcredit.web import charts
+from socialcredit.web.render import PURPOSE, PageRoute, page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request,
+    svc: Svc,
+    who: Caller,
+    policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> Response:
+    require_role(who, OVERSIGHT, "the dashboard")
+    with svc.engine.connect() as conn:
+        overview = summaries(conn)
+        evaluated = [s for s in overview if s.evaluation is not None]
+        if policy is None:
+            if not evaluated:
+                return page(request, "dashboard.html", who, overview=overview, board=None)
+            policy = evaluated[0].name
+        stored = get_policy(conn, policy)
+        if not any(s.name == stored.name for s in evaluated):
+            raise NotFound(f"policy {policy} has no current evaluation; run `scs evaluate`")
+        board = policy_dashboard(conn, stored)
+        staff = who.role in STAFF
+        shortlist = {
+            "lowest": lowest_scores(conn, board.evaluation.id) if staff else [],
+            "listed": latest_listed(conn, board.evaluation.id) if staff else [],
+        }
+    svc.log(who, "dashboard.read", f"{stored.name} evaluation {board.evaluation.id}", PURPOSE)
+    document = stored.policy
+    figures = {
+        "trend": charts.trend(board.trend, document.scores),
+        "measures": charts.measures_by_authority(board.measures),
+    }
+    if document.scores:
+        figures["histogram"] = charts.histogram(board.histogram, document)
+        figures["tiers"] = charts.tiers(board.tiers, document)
+        figures["regions"] = charts.regions(board.regions)
+    if board.lists:
+        figures["lists"] = charts.lists(board.lists)
+    return page(
+        request,
+        "dashboard.html",
+        who,
+        title=f"Dashboard · {stored.name}",
+        nav="dashboard",
+        overview=overview,
+        board=board,
+        figures=figures,
+        shortlist=shortlist,
+    )

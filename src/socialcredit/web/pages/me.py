@@ -1,0 +1,90 @@
+"""The citizen portal: a subject logs in with its own key and sees its own data only.
+
+The same services and the same rule (`require_own`) as `/v1/me`, audited the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from socialcredit.api.auth import Caller, Svc
+from socialcredit.rights.access import subject_document, subject_records, subject_scores
+from socialcredit.sharing.access import require_own
+from socialcredit.store.policies import get_policy
+from socialcredit.store.registry import subject_by_id
+from socialcredit.web import charts
+from socialcredit.web.pages.subjects import PolicyQuery, report_context
+from socialcredit.web.render import PURPOSE, PageRoute, page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+RECORDS_PAGE = 50
+PREVIEW = 10
+
+
+@router.get("/me")
+def me(request: Request, svc: Svc, who: Caller) -> Response:
+    with svc.engine.connect() as conn:
+        subject = subject_by_id(conn, require_own(who))
+        standing = sorted(  # scored first, then those with lists or measures
+            subject_scores(conn, subject),
+            key=lambda s: (s["score"] is None, not (s["lists"] or s["measures"]), s["policy"]),
+        )
+        records = subject_records(conn, subject, PREVIEW, 0)
+        policies = {
+            s["policy"]: get_policy(conn, s["policy"], s["policy_version"]).policy for s in standing
+        }
+    svc.log(who, "me.read", subject.identifier, PURPOSE)
+    gauges = {
+        s["policy"]: charts.gauge(s["score"], policies[s["policy"]])
+        for s in standing
+        if s["score"] is not None
+    }
+    return page(
+        request,
+        "me.html",
+        who,
+        title="My data",
+        nav="me",
+        subject=subject,
+        document=subject_document(subject),
+        standing=standing,
+        records=records,
+        figures={f"gauge-{name}": figure for name, figure in gauges.items()},
+    )
+
+
+@router.get("/me/report")
+def my_report(request: Request, svc: Svc, who: Caller, policy: PolicyQuery = None) -> Response:
+    with svc.engine.connect() as conn:
+        subject = subject_by_id(conn, require_own(who))
+        context = report_context(conn, subject, policy)
+    svc.log(who, "me.report", subject.identifier, PURPOSE)
+    return page(request, "report.html", who, nav="me", base="/me/report", **context)
+
+
+@router.get("/me/records")
+def my_records(
+    request: Request,
+    svc: Svc,
+    who: Caller,
+    number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+) -> Response:
+    with svc.engine.connect() as conn:
+        subject = subject_by_id(conn, require_own(who))
+        found = subject_records(conn, subject, RECORDS_PAGE, (number - 1) * RECORDS_PAGE)
+    svc.log(who, "me.records", subject.identifier, PURPOSE)
+    pages = max(1, -(-found["total"] // RECORDS_PAGE))
+    return page(
+        request,
+        "records.html",
+        who,
+        title="My records",
+        nav="me",
+        subject=subject,
+        records=found,
+        number=number,
+        pages=pages,
+    )

@@ -1,0 +1,149 @@
+"""Rendering pages: the templates, their filters, and errors as pages.
+
+A page route uses `PageRoute`: any `SocialCreditError` (also from the `caller` dependency, e.g. a
+revoked key in the cookie) becomes a page with the right status: 401 the login form, 403 a
+refusal, 404 not found. Refusals are audited as the API's are (`api.errors.refused`). The JSON
+error shape stays with `/v1`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from socialcredit.api.auth import COOKIE
+from socialcredit.api.context import service
+from socialcredit.api.errors import refused, status_of
+from socialcredit.errors import Forbidden, SocialCreditError, Unauthenticated
+from socialcredit.sharing.access import OVERSIGHT, STAFF
+from socialcredit.sharing.keys import PUBLIC, Principal
+from socialcredit.timeutil import parse_instant
+from socialcredit.web import assets
+
+log = logging.getLogger("socialcredit.web")
+HERE = Path(__file__).parent
+PURPOSE = "web page"
+
+# The pages load scripts and styles from this origin only; plotly sets inline styles.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _instant(value: datetime | str | None, with_time: bool = False) -> str:
+    if value is None or value == "":
+        return ""
+    moment = parse_instant(value) if isinstance(value, str) else value
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if with_time else f"{moment:%Y-%m-%d}"
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:+,.{digits}f}".replace("-", "−")
+
+
+def _words(value: str) -> str:
+    """`dishonest_judgment_debtors` → `Dishonest judgment debtors`."""
+    text = value.replace("_", " ").replace("-", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _percent(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters.update(
+    instant=_instant, number=_number, signed=_signed, words=_words, percent=_percent
+)
+templates.env.globals.update(
+    STAFF=STAFF, OVERSIGHT=OVERSIGHT, quote=quote, plotly_url=assets.plotly_url()
+)
+
+
+def page(
+    request: Request,
+    template: str,
+    who: Principal,
+    status: int = 200,
+    private: bool = True,
+    **context: Any,
+) -> Response:
+    """Render a template in the site layout. `private` pages are never cached."""
+    response = templates.TemplateResponse(
+        request, template, {"who": who, **context}, status_code=status
+    )
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store" if private else "public, max-age=60"
+    return response
+
+
+def viewer(request: Request) -> Principal:
+    """Who the cookie says is looking, for the layout of an error page (never raises)."""
+    key = request.cookies.get(COOKIE)
+    if not key:
+        return PUBLIC
+    try:
+        return service(request).keys.resolve(key)
+    except SocialCreditError:
+        return PUBLIC
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    who = viewer(request)
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response = page(
+            request, "login.html", PUBLIC, 401, message=message, next=target, title="Log in"
+        )
+        if request.cookies.get(COOKIE):
+            response.delete_cookie(COOKIE, path="/")  # a revoked or unknown key
+        return response
+    titles = {403: "Not allowed", 404: "Not found", 422: "Not understood"}
+    title = titles.get(status, "Something went wrong")
+    return page(request, "error.html", who, status, title=title, code=status, message=message)
+
+
+class PageRoute(APIRoute):
+    """An HTML page route: errors render as pages instead of the API's JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def render_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SocialCreditError as error:
+                if isinstance(error, Unauthenticated | Forbidden):
+                    await refused(request)  # audited like every API refusal
+                if isinstance(error, Unauthenticated) and not request.cookies.get(COOKIE):
+                    return error_page(request, 401, "Log in to see this page.")
+                return error_page(request, status_of(error), error.message)
+            except RequestValidationError as error:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', 'invalid')}"
+                    for e in error.errors()
+                )
+                return error_page(request, 422, problems or "the request is not valid")
+
+        return render_errors
