@@ -121,10 +121,17 @@ def verify(
     conn: sa.Connection, expected_head: str | None = None, batch: int = 10_000
 ) -> Verification:
     """Recompute the chain; name the first entry that does not verify, and why."""
-    seq, prev, count = 0, GENESIS, 0
     query = sa.select(audit_log).order_by(audit_log.c.seq)
+    # Closed on every return: a broken chain stops early, and an open server-side cursor
+    # (PostgreSQL) would outlive the call.
+    with conn.execution_options(yield_per=batch).execute(query) as result:
+        return _verify_rows(result, expected_head)
+
+
+def _verify_rows(result: sa.CursorResult[Any], expected_head: str | None) -> Verification:
+    seq, prev, count = 0, GENESIS, 0
     seen_head = expected_head is None
-    for row in conn.execution_options(yield_per=batch).execute(query):
+    for row in result:
         count += 1
         expected_seq = seq + 1
         if row.seq != expected_seq:
