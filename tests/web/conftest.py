@@ -1,0 +1,104 @@
+"""The web pages' fixtures: the small demo city, evaluated at three instants (so that the
+dashboard has a trend), with a key of every role; a client per role, logged in with the cookie.
+
+Built once per session with the CLI, like the API tests' demo (whose helpers it reuses).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from socialcredit.api import create_app
+from socialcredit.api.app import Api
+from socialcredit.settings import Settings
+from socialcredit.store.db import create_engine
+from socialcredit.store.evaluations import latest_evaluation
+from socialcredit.store.schema import audit_log, decisions, identifiers
+from tests.api.conftest import DEMO, MEASURE, far_from, mint_keys, scs
+
+EARLIER = ("2026-05-01", "2026-08-01")  # before the demo's as_of (2026-11-01)
+
+
+@dataclass
+class Site:
+    settings: Settings
+    engine: sa.Engine
+    app: Api
+    keys: dict[str, str | None]  # role -> key; "anonymous" -> None
+    own: str  # the subject key's subject: with a flight ban of its own now
+    other: str  # another person, far from `own` in the relationship graph
+
+    def client(self, role: str = "anonymous") -> TestClient:
+        """A browser-like client; logged in through the form unless anonymous."""
+        client = TestClient(self.app, raise_server_exceptions=False)
+        key = self.keys[role]
+        if key is not None:
+            answer = client.post("/login", data={"key": key}, follow_redirects=False)
+            assert answer.status_code in (200, 303), answer.text
+        return client
+
+    def audit_seq(self) -> int:
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar_one()
+        return int(found or 0)
+
+    def audit_after(self, seq: int) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(audit_log).where(audit_log.c.seq > seq).order_by(audit_log.c.seq)
+                )
+            )
+
+
+def figures(html: str) -> dict[str, Any]:
+    """The plotly figures a page embeds, by name."""
+    found = re.findall(
+        r'<script type="application/json" id="figure-([\w-]+)">(.*?)</script>', html, re.S
+    )
+    return {name: orjson.loads(body) for name, body in found}
+
+
+@pytest.fixture(scope="session")
+def site_home(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Settings, dict[str, str | None], str, str]:
+    settings = Settings(home=tmp_path_factory.mktemp("web") / "scs-data")
+    scs(settings, *DEMO)
+    for as_of in EARLIER:
+        scs(settings, "evaluate", "--as-of", as_of)
+    engine = create_engine(settings)
+    with engine.connect() as conn:
+        own = conn.execute(
+            sa.select(identifiers.c.identifier)
+            .join(decisions, decisions.c.subject_id == identifiers.c.subject_id)
+            .where(
+                decisions.c.evaluation_id == latest_evaluation(conn, "national").id,
+                decisions.c.measure == MEASURE,
+                decisions.c.cause_subject_id == decisions.c.subject_id,
+                identifiers.c.ordinal == 0,
+                identifiers.c.identifier.like("cn-rid:%"),
+            )
+            .order_by(identifiers.c.identifier)
+            .limit(1)
+        ).scalar_one()
+        other = far_from(conn, own)
+    keys = mint_keys(engine, own)
+    engine.dispose()
+    return settings, keys, own, other
+
+
+@pytest.fixture(scope="session")
+def site(site_home: tuple[Settings, dict[str, str | None], str, str]) -> Iterator[Site]:
+    settings, keys, own, other = site_home
+    engine = create_engine(settings)
+    yield Site(settings, engine, create_app(settings, engine), keys, own, other)
+    engine.dispose()
