@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench bench-gate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_evaluate.py $(BENCH_ARGS)
+
+# The gate check over HTTP next to a bare FastAPI endpoint and a raw ASGI app (needs wrk).
+bench-gate: $(STAMP)
+	$(BIN)/python benchmarks/bench_gate.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) scs-data .pytest_cache .mypy_cache .ruff_cache
