@@ -109,7 +109,8 @@ def policy_with_measure(conn: sa.Connection, measure: str, policy: str | None) -
         names = ", ".join(p.name for p in having)
         raise InvalidInput(
             "policy",
-            f"measure {measure!r} is in several policies ({names}); choose one with --policy",
+            f"measure {measure!r} is in several policies ({names}); choose one "
+            "(--policy, or policy= over HTTP)",
         )
     return having[0]
 
@@ -137,17 +138,19 @@ class GateIndex:
         self.engine = engine
         self.refresh = refresh
         self._subjects: dict[str, tuple[int, str]] | None = None  # identifier -> id, first
-        self._measures: dict[str, _Measure] = {}
+        self._measures: dict[tuple[str, str | None], _Measure] = {}
         self._lock = threading.Lock()
 
-    def check(self, measure: str, identifier: str) -> dict[str, Any]:
+    def check(self, measure: str, identifier: str, policy: str | None = None) -> dict[str, Any]:
         """The answer as a document (the same as `check_measure` gives)."""
-        result: dict[str, Any] = orjson.loads(self.check_json(measure, identifier)[1])
+        result: dict[str, Any] = orjson.loads(self.check_json(measure, identifier, policy)[1])
         return result
 
-    def check_json(self, measure: str, identifier: str) -> tuple[str, bytes]:
+    def check_json(
+        self, measure: str, identifier: str, policy: str | None = None
+    ) -> tuple[str, bytes]:
         """The subject's first identifier and the answer as JSON, built once per evaluation."""
-        entry = self._measure(measure)
+        entry = self._measure(measure, policy)
         subject_id, first = self._subject(identifier)
         found = entry.bodies.get(subject_id)
         if found is None:
@@ -179,8 +182,8 @@ class GateIndex:
             self._subjects[canonical] = found
         return found
 
-    def _measure(self, measure: str) -> _Measure:
-        entry = self._measures.get(measure)
+    def _measure(self, measure: str, policy: str | None) -> _Measure:
+        entry = self._measures.get((measure, policy))
         if entry is not None and time.monotonic() - entry.checked < self.refresh:
             return entry
         with self._lock, self.engine.connect() as conn:
@@ -190,7 +193,7 @@ class GateIndex:
                 if current == entry.evaluation.id:
                     entry.checked = time.monotonic()
                     return entry
-            stored = policy_with_measure(conn, measure, None)
+            stored = policy_with_measure(conn, measure, policy)
             evaluation = latest_evaluation(conn, stored.name)
             entry = _Measure(
                 stored.name,
@@ -200,7 +203,7 @@ class GateIndex:
                 _answers(conn, evaluation.id, measure),
                 checked=time.monotonic(),
             )
-            self._measures[measure] = entry
+            self._measures[(measure, policy)] = entry
             return entry
 
 

@@ -84,3 +84,25 @@ def test_an_unexpected_error_is_a_500_without_a_trace(
     assert "secret" not in response.text
     assert "Traceback" not in response.text
     assert "RuntimeError" in caplog.text  # logged for the operator, not sent to the caller
+
+
+@pytest.mark.parametrize(
+    ("path", "caller", "status"),
+    [
+        ("/v1/records", "anonymous", 401),
+        ("/v1/records", "relying_party", 403),
+        ("/v1/subjects", "anonymous", 401),
+        ("/v1/subjects", "subject", 403),
+        ("/v1/relationships", "auditor", 403),
+        ("/v1/policies", "anonymous", 401),
+        ("/v1/evaluations", "source", 403),
+    ],
+)
+def test_the_caller_is_refused_before_the_body_is_read(
+    demo: World, path: str, caller: str, status: int
+) -> None:
+    """A caller without the right key learns 401/403, not what a valid body looks like."""
+    headers = {} if caller == "anonymous" else demo.headers(caller)
+    response = demo.client.post(path, json={"not": "a valid body"}, headers=headers)
+    assert response.status_code == status, response.text
+    assert error_of(response)["code"] == ("unauthenticated" if status == 401 else "forbidden")

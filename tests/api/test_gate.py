@@ -125,14 +125,6 @@ def test_a_measure_in_several_policies_can_be_checked(demo: World) -> None:
     assert "several policies" in response.json()["error"]["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/gate.py FastGate._answer reads only `subject` from the query and calls "
-    "GateIndex.check without a policy, so a measure declared by two policies in force "
-    "(procurement_exclusion: national, corporate) cannot be checked over HTTP at all; the 422 "
-    "says to 'choose one with --policy', an option the API does not have. Expected: "
-    "?policy=corporate answers 200 like `scs check --policy corporate`.",
-)
 def test_a_measure_in_several_policies_can_be_checked_with_a_policy(demo: World) -> None:
     firm = _firm_with(demo, "procurement_exclusion")
     path = f"/v1/measures/procurement_exclusion/check?subject={firm}&policy=corporate"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from socialcredit.api.context import Service, service
 from socialcredit.errors import Unauthenticated
+from socialcredit.sharing.access import require_role
 from socialcredit.sharing.keys import PUBLIC, Principal
 
 COOKIE = "scs_key"
@@ -52,6 +53,16 @@ def purpose(
     ] = None,
 ) -> str:
     return x_purpose or "unspecified"
+
+
+def requires(roles: tuple[str, ...], action: str) -> Any:
+    """A route dependency that refuses other roles before the body is validated, so that a
+    caller without the right key learns 401/403, not what a valid body would look like."""
+
+    def check(who: Annotated[Principal, Depends(caller)]) -> None:
+        require_role(who, roles, action)
+
+    return Depends(check)
 
 
 Caller = Annotated[Principal, Depends(caller)]

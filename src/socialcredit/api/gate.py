@@ -16,10 +16,11 @@ from urllib.parse import unquote, unquote_plus
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from socialcredit.api.auth import unknown_key
 from socialcredit.api.context import Service
 from socialcredit.api.errors import body, status_of
 from socialcredit.audit.log import Entry
-from socialcredit.errors import Forbidden, InvalidInput, SocialCreditError
+from socialcredit.errors import Forbidden, InvalidInput, SocialCreditError, Unauthenticated
 from socialcredit.sharing.access import require_measure
 from socialcredit.sharing.keys import PUBLIC, Principal
 
@@ -27,29 +28,42 @@ PATH = re.compile(r"^/v1/measures/([^/]+)/check$")
 ACTION = "measure.check"
 
 
+async def refuse(svc: Service, principal: Principal, target: str, purpose: str) -> None:
+    await svc.audit.record(
+        Entry.now(principal.name, principal.role, ACTION, target[:300], purpose, "refused")
+    )
+
+
 async def gate_check_json(
-    svc: Service, principal: Principal, measure: str, subject: str, purpose: str
+    svc: Service,
+    principal: Principal,
+    measure: str,
+    subject: str,
+    purpose: str,
+    policy: str | None = None,
 ) -> bytes:
-    """The answer as JSON, once the check is in the audit log."""
+    """The answer as JSON, once the check (or its refusal) is in the audit log."""
     try:
         require_measure(principal, measure)
-    except Forbidden:
-        target = f"{measure} {subject}"
-        await svc.audit.record(
-            Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
-        )
+    except (Forbidden, Unauthenticated):
+        await refuse(svc, principal, f"{measure} {subject}", purpose)
         raise
-    first, answer = svc.gate.check_json(measure, subject)
+    first, answer = svc.gate.check_json(measure, subject, policy)
     target = f"{measure} {first}"
     await svc.audit.record(Entry.now(principal.name, principal.role, ACTION, target, purpose))
     return answer
 
 
 async def gate_check(
-    svc: Service, principal: Principal, measure: str, subject: str, purpose: str
+    svc: Service,
+    principal: Principal,
+    measure: str,
+    subject: str,
+    purpose: str,
+    policy: str | None = None,
 ) -> dict[str, Any]:
     document: dict[str, Any] = orjson.loads(
-        await gate_check_json(svc, principal, measure, subject, purpose)
+        await gate_check_json(svc, principal, measure, subject, purpose, policy)
     )
     return document
 
@@ -80,25 +94,32 @@ class FastGate:
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(self, scope: Scope, measure: str) -> tuple[int, bytes]:
+        principal, purpose = PUBLIC, "unspecified"
         try:
-            subjects = [
-                unquote_plus(value)
-                for name, _, value in (
-                    part.partition("=") for part in scope["query_string"].decode().split("&")
-                )
-                if name == "subject"
-            ]
+            query = _query(scope["query_string"])
+            subjects, policies = query.get("subject", []), query.get("policy", [])
             if len(subjects) != 1 or not subjects[0]:
                 raise InvalidInput("subject", "give exactly one subject=scheme:value")
             if len(subjects[0]) > 220:
                 raise InvalidInput("subject", "at most 220 characters")
-            principal, purpose = PUBLIC, "unspecified"
+            if len(policies) > 1 or (policies and not 1 <= len(policies[0]) <= 64):
+                raise InvalidInput("policy", "give at most one policy name (1 to 64 characters)")
+            key = None
             for name, value in scope["headers"]:
                 if name == b"authorization":
-                    principal = self._principal(value)
+                    key = _bearer(value)
                 elif name == b"x-purpose":
                     purpose = value.decode("latin-1")[:300]
-            answer = await gate_check_json(self.svc, principal, measure, subjects[0], purpose)
+            if key is not None:
+                try:
+                    principal = self.svc.keys.resolve(key)
+                except Unauthenticated:
+                    await refuse(self.svc, unknown_key(key), f"{measure} {subjects[0]}", purpose)
+                    raise
+            policy = policies[0] if policies else None
+            answer = await gate_check_json(
+                self.svc, principal, measure, subjects[0], purpose, policy
+            )
             return 200, answer
         except SocialCreditError as error:
             details = None
@@ -106,11 +127,21 @@ class FastGate:
                 details = [{"field": error.field, "reason": error.reason}]
             return status_of(error), body(error.code, error.message, details)
 
-    def _principal(self, header: bytes) -> Principal:
-        scheme, _, key = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            return PUBLIC
-        return self.svc.keys.resolve(key.strip())
+
+def _query(raw: bytes) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for part in raw.decode("latin-1").split("&"):
+        name, _, value = part.partition("=")
+        if name in ("subject", "policy"):
+            found.setdefault(name, []).append(unquote_plus(value))
+    return found
+
+
+def _bearer(header: bytes) -> str | None:
+    scheme, _, key = header.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
 
 
 _HEADERS = [(b"content-type", b"application/json")]

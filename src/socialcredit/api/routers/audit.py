@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.auth import Caller, Svc
+from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS, AuditEntry, AuditVerification
 from socialcredit.audit.log import read_entries, verify
 from socialcredit.sharing.access import require_role
@@ -19,6 +19,7 @@ READERS = ("admin", "auditor")
 def entries(
     svc: Svc,
     who: Caller,
+    purpose: Purpose,
     after: Annotated[int, Query(ge=0, le=2**62, description="Entries after this seq.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     actor: Annotated[str | None, Query(max_length=200)] = None,
@@ -27,7 +28,10 @@ def entries(
     """A page of the log, oldest first."""
     require_role(who, READERS, "reading the audit log")
     with svc.engine.connect() as conn:
-        return read_entries(conn, after, limit, actor, target)
+        found = read_entries(conn, after, limit, actor, target)
+    # The log names who read whom: reading it is itself an access to log.
+    svc.log(who, "audit.read", f"after {after}, {len(found)} entries", purpose)
+    return found
 
 
 @router.get("/verify", response_model=AuditVerification)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.auth import Caller, Purpose, Svc
+from socialcredit.api.auth import Caller, Purpose, Svc, requires
 from socialcredit.api.models import ERRORS, EvaluationIn, EvaluationOut
 from socialcredit.runs import run_evaluations
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
@@ -30,7 +30,11 @@ def _out(e: Evaluation) -> dict[str, Any]:
     }
 
 
-@router.post("", response_model=list[EvaluationOut])
+@router.post(
+    "",
+    response_model=list[EvaluationOut],
+    dependencies=[requires(STAFF, "running an evaluation")],
+)
 def run(body: EvaluationIn, svc: Svc, who: Caller, purpose: Purpose) -> Any:
     """Evaluate the policies in force (or those named) and store the outcomes. Gate checks
     answer from the new evaluations within a second."""

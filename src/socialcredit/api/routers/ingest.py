@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from socialcredit.api.auth import Caller, Purpose, Svc
+from socialcredit.api.auth import Caller, Purpose, Svc, requires
 from socialcredit.api.models import (
     ERRORS,
     BatchReport,
@@ -37,7 +37,11 @@ def _report(report: Report) -> BatchReport:
     )
 
 
-@router.post("/records", response_model=BatchReport)
+@router.post(
+    "/records",
+    response_model=BatchReport,
+    dependencies=[requires(("admin", "operator", "source"), "posting records")],
+)
 def post_records(batch: RecordBatch, svc: Svc, who: Caller, purpose: Purpose) -> BatchReport:
     """Append a batch of records from one source. Each record is accepted or rejected with
     its row number, field and reason; the accepted ones are stored in one transaction.
@@ -49,7 +53,11 @@ def post_records(batch: RecordBatch, svc: Svc, who: Caller, purpose: Purpose) ->
     return _report(report)
 
 
-@router.post("/subjects", response_model=BatchReport)
+@router.post(
+    "/subjects",
+    response_model=BatchReport,
+    dependencies=[requires(STAFF, "registering subjects")],
+)
 def post_subjects(batch: SubjectBatch, svc: Svc, who: Caller, purpose: Purpose) -> BatchReport:
     """Register subjects (and further identifiers of known subjects, with same_as)."""
     require_role(who, STAFF, "registering subjects")
@@ -59,7 +67,11 @@ def post_subjects(batch: SubjectBatch, svc: Svc, who: Caller, purpose: Purpose) 
     return _report(report)
 
 
-@router.post("/relationships", response_model=BatchReport)
+@router.post(
+    "/relationships",
+    response_model=BatchReport,
+    dependencies=[requires(STAFF, "recording relationships")],
+)
 def post_relationships(
     batch: RelationshipBatch, svc: Svc, who: Caller, purpose: Purpose
 ) -> BatchReport:

@@ -20,8 +20,16 @@ async def check(
     svc: Svc,
     who: Caller,
     purpose: Purpose,
+    policy: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="The policy that declares the measure (needed if several do).",
+        ),
+    ] = None,
 ) -> Any:
     """Does the measure apply to the subject? Only what a gate needs: applies, the reason
     codes, since, and the cause subject when the measure is collateral. Staff may check any
     measure; a relying party only those it was granted."""
-    return await gate_check(svc, who, name, subject, purpose)
+    return await gate_check(svc, who, name, subject, purpose, policy)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from socialcredit.api.auth import Caller, Purpose, Svc
+from socialcredit.api.auth import Caller, Purpose, Svc, requires
 from socialcredit.api.models import ERRORS, PolicyAdded, PolicyIn, PolicyOut
 from socialcredit.policy.lint import lint
 from socialcredit.policy.load import load_policy
@@ -59,7 +59,7 @@ def show(name: str, svc: Svc, who: Caller, version: str | None = None) -> dict[s
     }
 
 
-@router.post("", response_model=PolicyAdded)
+@router.post("", response_model=PolicyAdded, dependencies=[requires(STAFF, "adding a policy")])
 def add(body: PolicyIn, svc: Svc, who: Caller, purpose: Purpose) -> Any:
     """Add a policy version. `policy lint` runs first: errors refuse the document (422, every
     problem in `details`); warnings and notices come back with the stored version."""
