@@ -94,9 +94,7 @@ def _serve(s: State, result: DemoResult, host: str, port: int) -> None:
     keys = demo_keys(engine, subject)
     out.rule("The service")
     base = f"http://{host}:{port}"
-    out.print(
-        "Demo keys (each shown once; `scs keys list` lists them, `scs keys revoke` ends one):"
-    )
+    out.print("Demo keys (shown once; `scs keys list` lists them, `scs keys revoke` ends one):")
     for k in keys:
         out.print(f"  {k.label} ({k.role}), start at {base}{k.start}:\n    {k.key}", soft_wrap=True)
     out.print(

@@ -84,7 +84,9 @@ def audit_verify(
     with state(ctx).engine().connect() as conn:
         result = verify(conn, head)
     if result.ok:
-        out.print(f"audit log verified: {result.entries:,} entries; head {result.head}")
+        out.print(
+            f"audit log verified: {result.entries:,} entries; head {result.head}", soft_wrap=True
+        )
         return
     err.print(
         f"[bold red]audit log broken at entry {result.broken_at}[/]: {result.reason} "

@@ -38,12 +38,14 @@ def require_role(principal: Principal, roles: tuple[str, ...], action: str) -> N
 
 
 def require_subject(principal: Principal, identifier: str, action: str) -> str:
-    """Allow reading one subject's data; returns the canonical identifier."""
+    """Allow reading one subject's data (`action`, e.g. "subject.report", names what is read in
+    messages); returns the canonical identifier."""
+    what = f"reading a subject's data ({action})"
     if principal.role != "subject":
-        require_role(principal, STAFF, action)  # before parsing: the same refusal for any input
+        require_role(principal, STAFF, what)  # before parsing: the same refusal for any input
     canonical = str(parse(identifier))
     if principal.role == "subject" and canonical not in principal.identifiers:
-        raise Forbidden(f"a subject key may read only its own data, not {action} of another")
+        raise Forbidden(f"a subject key may read only its own data, not another's ({action})")
     return canonical
 
 
