@@ -159,14 +159,21 @@ class GateIndex:
             found = entry.bodies[subject_id] = (first, orjson.dumps(document))
         return found
 
+    def warm(self) -> None:
+        """Load the identifiers now rather than at the first check."""
+        if self._subjects is None:
+            self._load_subjects()
+
+    def _load_subjects(self) -> None:
+        with self._lock, self.engine.connect() as conn:
+            rows = conn.execute(sa.select(identifiers.c.identifier, identifiers.c.subject_id)).all()
+            firsts = first_identifiers(conn)
+        self._subjects = {r.identifier: (r.subject_id, firsts[r.subject_id]) for r in rows}
+
     def _subject(self, identifier: str) -> tuple[int, str]:
         if self._subjects is None:
-            with self._lock, self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(identifiers.c.identifier, identifiers.c.subject_id)
-                ).all()
-                firsts = first_identifiers(conn)
-            self._subjects = {r.identifier: (r.subject_id, firsts[r.subject_id]) for r in rows}
+            self._load_subjects()
+        assert self._subjects is not None
         found = self._subjects.get(identifier)
         if found is not None:
             return found

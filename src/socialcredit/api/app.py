@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -37,7 +41,18 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     engine = engine or create_engine(settings)
     require_ready(engine)
     svc = Service.open(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Load the gate index before the first check, then move everything alive now (the
+        # modules, the app, the index) out of the garbage collector's sight: full collections
+        # then scan only what requests create, which keeps them from stalling a busy server.
+        svc.gate.warm()
+        gc.freeze()
+        yield
+
     api = FastAPI(
+        lifespan=lifespan,
         title="socialcredit",
         version="1",
         description=DESCRIPTION,
