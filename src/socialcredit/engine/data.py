@@ -1,8 +1,8 @@
 """The engine's inputs: the record log and the registry as Arrow tables, bound to an engine.
 
-`Inputs` is engine-neutral (plain Arrow). `EngineData` registers it with an Ibis backend
-(DuckDB here); every step of the evaluation plan is an Ibis expression over these tables, so the
-same plan can run on another Ibis backend. Instants are integer microseconds since the epoch.
+`Inputs` is engine-neutral (plain Arrow). `EngineData` registers it with DuckDB through Ibis,
+`engine.spark.SparkData` with Spark; every step of the evaluation plan is an Ibis expression over
+`PlanData.table`, so the one plan runs on both. Instants are integer microseconds since the epoch.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import ibis
 import pyarrow as pa
@@ -55,6 +55,10 @@ STATUS = pa.schema(
 SUPERSESSIONS = pa.schema(
     [("source", pa.string()), ("record_id", pa.string()), ("at_us", pa.int64())]
 )
+# Network propagation runs in SciPy (in memory) up to this many live edges, as joins above it
+# (out of core); both give the same bits. See docs/scale.md for the measurements behind it.
+SPARSE_EDGE_LIMIT = 20_000_000
+
 SCHEMAS: dict[str, pa.Schema] = {
     "subjects": SUBJECTS,
     "relationships": RELATIONSHIPS,
@@ -103,6 +107,27 @@ class Inputs:
                 object.__setattr__(self, name, table.select(schema.names).cast(schema))
 
 
+class PlanData(Protocol):
+    """What the evaluation plan needs of an engine: `EngineData` (DuckDB), `SparkData`."""
+
+    inputs: Inputs
+    sparse_edge_limit: int
+
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def has_supersessions(self) -> bool: ...
+
+    def table(self, name: str) -> ibis.Table: ...
+
+    def replace_records(self, records: pa.Table) -> None: ...
+
+    def record_types(self) -> list[str]: ...
+
+    def cache(self, table: ibis.Table) -> ibis.Table: ...
+
+
 @dataclass
 class EngineData:
     """Inputs registered with an Ibis backend; build once, evaluate many policies.
@@ -118,6 +143,7 @@ class EngineData:
     memory_limit: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     temp_directory: str | None = None
+    sparse_edge_limit: int = SPARSE_EDGE_LIMIT
     con: Any = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
 
@@ -156,6 +182,10 @@ class EngineData:
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
+
+    def cache(self, table: ibis.Table) -> ibis.Table:
+        """Materialize a stage that later ones read more than once."""
+        return table.cache()
 
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table (e.g. only the records a subset evaluation needs),

@@ -21,16 +21,9 @@ import numpy as np
 import pyarrow as pa
 
 from socialcredit.engine import measures as measures_stage
-from socialcredit.engine.data import EngineData
+from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
-from socialcredit.engine.network import (
-    Edges,
-    Propagation,
-    ball,
-    influence_table,
-    network_edges,
-    propagate,
-)
+from socialcredit.engine.network import Graph, network_graph
 from socialcredit.engine.outcome import Outcome
 from socialcredit.engine.scoring import (
     FIXED,
@@ -75,7 +68,7 @@ def _only(table: ibis.Table, ids: np.ndarray | None) -> ibis.Table:
 
 
 def evaluate(
-    data: EngineData,
+    data: PlanData,
     policy: Policy,
     as_of: datetime,
     known_at: datetime | None = None,
@@ -108,7 +101,7 @@ def evaluate(
         with clock.stage("percentiles"):
             distribution = distribution_of(full)
     with clock.stage("lists"):
-        listed = memberships(records, typemap, _only(inscope, causes), at).cache()
+        listed = data.cache(memberships(records, typemap, _only(inscope, causes), at))
     with clock.stage("measures"):
         decisions = plan.decisions(scores, listed, causes)
 
@@ -170,7 +163,7 @@ def evaluate(
 
 
 def dependencies(
-    data: EngineData,
+    data: PlanData,
     policy: Policy,
     subjects: Sequence[int],
     as_of: datetime,
@@ -193,7 +186,7 @@ def dependencies(
     causes = plan.causes_of(np.unique(np.asarray(subjects, dtype=np.int64)))
     if plan.network is None:
         return causes
-    return ball(plan.edges, causes, plan.network.hops)
+    return plan.graph.ball(causes, plan.network.hops)
 
 
 class _Plan:
@@ -201,7 +194,7 @@ class _Plan:
 
     def __init__(
         self,
-        data: EngineData,
+        data: PlanData,
         policy: Policy,
         at: Instant,
         typemap: TypeMap,
@@ -216,16 +209,16 @@ class _Plan:
             if (policy.network_category)
             else None
         )
-        self._edges: Edges | None = None
-        self._propagation: Propagation | None = None
+        self._graph: Graph | None = None
+        self._propagated = False
 
     @property
-    def edges(self) -> Edges:
-        if self._edges is None:
+    def graph(self) -> Graph:
+        if self._graph is None:
             assert self.network is not None
             with self.clock.stage("network"):
-                self._edges = network_edges(self.data, self.network, self.inscope, self.at)
-        return self._edges
+                self._graph = network_graph(self.data, self.network, self.inscope, self.at)
+        return self._graph
 
     def causes_of(self, wanted: np.ndarray) -> np.ndarray:
         """The subjects whose conditions can put a measure on `wanted`: themselves, their
@@ -251,30 +244,24 @@ class _Plan:
             return None
         focus = causes
         if self.network is not None and causes is not None:
-            focus = ball(self.edges, causes, self.network.hops)
+            focus = self.graph.ball(causes, self.network.hops)
         with self.clock.stage("categories"):
             counting = contributions(
                 _only(self.records, focus), self.typemap, self.data.table("sources"), self.at
             )
             sums = category_sums(counting, policy)
-            base = base_values(_only(self.inscope, focus), sums, policy).cache()
+            base = self.data.cache(base_values(_only(self.inscope, focus), sums, policy))
         if self.network is not None:
             base = self._with_network(base)
         with self.clock.stage("scores"):
-            return final_scores(_only(base, causes), policy).cache()
+            return self.data.cache(final_scores(_only(base, causes), policy))
 
     def _with_network(self, base: ibis.Table) -> ibis.Table:
         assert self.network is not None and self.policy.network_category is not None
+        graph = self.graph
         with self.clock.stage("network"):
-            values = base.select("sid", "_base").order_by("sid").to_pyarrow()
-            nodes = values["sid"].to_numpy()
-            propagation = propagate(nodes, values["_base"].to_numpy(), self.edges, self.network)
-            self._propagation = propagation
-            column = f"s_{self.policy.network_category}"
-            influence = ibis.memtable(
-                pa.table({"sid": nodes, column: pa.array(propagation.values, pa.float64())})
-            )
-            return base.join(influence, "sid").cache()
+            self._propagated = True
+            return self.data.cache(graph.propagate(base, f"s_{self.policy.network_category}"))
 
     def decisions(
         self, scores: ibis.Table | None, listed: ibis.Table, causes: np.ndarray | None
@@ -318,7 +305,7 @@ class _Plan:
                 }
             )
             features = features.left_join(pivot, "sid").drop("sid_right")
-        features = features.cache()
+        features = self.data.cache(features)
         causes_table = measures_stage.cause_rows(features, policy, self.typemap.atoms, at)
         assert causes_table is not None
         rows = measures_stage.targets(self.data, causes_table, policy, at)
@@ -388,6 +375,6 @@ class _Plan:
             .to_pyarrow()
         )
         influences = None
-        if self._propagation is not None:
-            influences = influence_table(self._propagation, wanted)
+        if self._propagated:
+            influences = self.graph.influences(wanted)
         return rows, influences

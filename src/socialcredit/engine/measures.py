@@ -12,7 +12,7 @@ import ibis
 import pyarrow as pa
 
 from socialcredit.engine.conditions import compile_condition
-from socialcredit.engine.data import EngineData
+from socialcredit.engine.data import PlanData
 from socialcredit.engine.views import Instant, known_subjects, live_edges
 from socialcredit.policy.schema import HasRecord, Policy
 
@@ -57,7 +57,7 @@ def cause_rows(
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
-def targets(data: EngineData, causes: ibis.Table, policy: Policy, at: Instant) -> ibis.Table:
+def targets(data: PlanData, causes: ibis.Table, policy: Policy, at: Instant) -> ibis.Table:
     """Expand cause rows to (measure, sid, cause, via, since, mask), filtered by target kind."""
     wanted = [
         {"measure": i, "via": VIA[target]}

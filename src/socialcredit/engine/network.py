@@ -1,50 +1,93 @@
-"""Network influence: sparse propagation of base values over the relationship graph.
+"""Network influence: propagation of base values over the relationship graph.
 
     N(x)(s) = sum_j a_sj x(j) / sum_j a_sj      (0.5 when s has no neighbours)
     y_1 = B,  y_(k+1) = (1 - d) B + d N(y_k),  S_net = N(y_hops)
 
 `a_sj` sums kind weight x edge weight over the listed edges between s and j, in either
-direction, among subjects the policy scores. The adjacency is built in a canonical order (sorted
-by row, column, value), so a row's sum is the same float whatever order the edges arrive in, and
-a subset evaluation over a large enough ball reproduces the full evaluation bit for bit.
+direction, among subjects the policy scores. Every sum is an integer sum, so no engine's order
+of addition can change a bit:
+
+    aq_e   = floor(a_e * FIXED + 1/2)                        per stored edge (micro-units)
+    aq_sj  = sum of aq_e over the edges between s and j;  deg_s = sum_j aq_sj
+    share  = aq_sj / deg_s                                   (one float division)
+    N(x)(s) = sum_j floor(share * x(j) * 2^53 + 1/2) / 2^53   (each term at most 2^53)
+
+Two implementations of that one iteration: `SparseGraph` (SciPy CSR, in memory: fast on graphs
+that fit) and `network_joins.JoinGraph` (per hop one join of the shares to the current values
+and one GROUP BY, on any Ibis backend, out of core). They give the same bits. `network_graph`
+picks: SciPy while the live edges number at most the backend's `sparse_edge_limit`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import ibis
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from socialcredit.engine.data import EngineData
+from socialcredit.engine.data import PlanData
+from socialcredit.engine.network_joins import SHARE, JoinGraph
+from socialcredit.engine.scoring import FIXED
 from socialcredit.engine.views import Instant, live_edges
 from socialcredit.policy.schema import Network
 
 
-@dataclass(frozen=True)
-class Edges:
-    """Undirected weighted edges as parallel arrays (one entry per stored edge)."""
+class Graph(Protocol):
+    """The live network of one evaluation."""
 
-    src: np.ndarray
-    dst: np.ndarray
-    weight: np.ndarray
+    def ball(self, seeds: np.ndarray, hops: int) -> np.ndarray:
+        """The sorted ids within `hops` steps of the seeds, the seeds included."""
+        ...
+
+    def propagate(self, base: ibis.Table, column: str) -> ibis.Table:
+        """`base` (sid, _base, …) with the network value added as `column`."""
+        ...
+
+    def influences(self, sids: np.ndarray) -> pa.Table:
+        """For explanations: (sid, neighbour, a, y) of the given subjects."""
+        ...
 
 
-def network_edges(data: EngineData, network: Network, scope: ibis.Table, at: Instant) -> Edges:
+def edge_table(data: PlanData, network: Network, scope: ibis.Table, at: Instant) -> ibis.Table:
+    """(src, dst, aq): the live listed edges among scored subjects, aq in fixed point."""
     kinds: list[str] = list(network.relationships)
     e = live_edges(data, at, kinds)
     e = e.semi_join(scope.select(src="sid"), "src").semi_join(scope.select(dst="sid"), "dst")
     e = e.filter(e.src != e.dst)
     kind_weight = ibis.cases(*[(e.kind == k, w) for k, w in network.relationships.items()])
-    table = e.select("src", "dst", a=(kind_weight * e.weight).cast("float64")).to_pyarrow()
-    return Edges(
-        src=table["src"].to_numpy(),
-        dst=table["dst"].to_numpy(),
-        weight=table["a"].to_numpy(),
-    )
+    a = kind_weight * e.weight
+    return e.select("src", "dst", aq=(a * FIXED + 0.5).floor().cast("int64"))
+
+
+def network_graph(
+    data: PlanData, network: Network, scope: ibis.Table, at: Instant
+) -> SparseGraph | JoinGraph:
+    """SciPy for graphs within the backend's `sparse_edge_limit`, joins above it."""
+    edges = edge_table(data, network, scope, at)
+    limit = data.sparse_edge_limit
+    if limit > 0 and int(edges.count().to_pyarrow().as_py()) <= limit:
+        table = edges.to_pyarrow()
+        return SparseGraph(
+            network,
+            Edges(
+                src=table["src"].to_numpy(),
+                dst=table["dst"].to_numpy(),
+                weight=table["aq"].to_numpy(),
+            ),
+        )
+    return JoinGraph(network, data.cache(edges), data.cache)
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Undirected edges as parallel arrays (one entry per stored edge), weights in fixed point."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray  # int64
 
 
 def ball(edges: Edges, seeds: np.ndarray, hops: int) -> np.ndarray:
@@ -63,37 +106,18 @@ def ball(edges: Edges, seeds: np.ndarray, hops: int) -> np.ndarray:
 
 
 def adjacency(nodes: np.ndarray, edges: Edges) -> sp.csr_array:
-    """Symmetric adjacency over `nodes` (sorted ids), duplicates summed in canonical order."""
+    """Symmetric adjacency over `nodes` (sorted ids): aq_sj, exact integer sums."""
     n = len(nodes)
     rows = np.concatenate([edges.src, edges.dst])
     cols = np.concatenate([edges.dst, edges.src])
-    vals = np.concatenate([edges.weight, edges.weight]).astype(np.float64)
+    vals = np.concatenate([edges.weight, edges.weight]).astype(np.int64)
     r = np.searchsorted(nodes, rows)
     c = np.searchsorted(nodes, cols)
     inside = (r < n) & (c < n)
     inside[inside] &= (nodes[r[inside]] == rows[inside]) & (nodes[c[inside]] == cols[inside])
-    r, c, vals = r[inside], c[inside], vals[inside]
-    order = np.lexsort((vals, c, r))
-    r, c, vals = r[order], c[order], vals[order]
-    if len(r):
-        starts = np.flatnonzero(np.concatenate([[True], (r[1:] != r[:-1]) | (c[1:] != c[:-1])]))
-        vals = _segment_sums(vals, starts)
-        r, c = r[starts], c[starts]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-    return sp.csr_array((vals, c.astype(np.int64), indptr), shape=(n, n))
-
-
-def _segment_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Left-to-right sums of consecutive segments (deterministic for a given segment)."""
-    ends = np.append(starts[1:], len(values))
-    out = values[starts].copy()
-    longest = int((ends - starts).max())
-    for offset in range(1, longest):
-        more = starts + offset < ends
-        out[more] += values[starts[more] + offset]
-    result: np.ndarray = out
-    return result
+    matrix = sp.csr_array((vals[inside], (r[inside], c[inside])), shape=(n, n))
+    matrix.sum_duplicates()
+    return matrix
 
 
 @dataclass(frozen=True)
@@ -101,17 +125,34 @@ class Propagation:
     nodes: np.ndarray  # sorted ids
     values: np.ndarray  # S_net per node (exact for nodes whose `hops`-ball lies inside `nodes`)
     last: np.ndarray  # y_hops per node: what each neighbour passed on
-    matrix: sp.csr_array
+    matrix: sp.csr_array  # aq_sj
+
+
+def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Per CSR row, the exact sum of its int64 entries."""
+    out = np.zeros(len(indptr) - 1, dtype=np.int64)
+    filled = np.flatnonzero(indptr[1:] > indptr[:-1])
+    if filled.size:
+        out[filled] = np.add.reduceat(values, indptr[:-1][filled])
+    return out
 
 
 def propagate(nodes: np.ndarray, base: np.ndarray, edges: Edges, network: Network) -> Propagation:
     matrix = adjacency(nodes, edges)
-    degree = matrix @ np.ones(len(nodes))
+    degree = _row_sums(matrix.data, matrix.indptr)
+    row_degree = np.repeat(degree, np.diff(matrix.indptr)).astype(np.float64)
+    share = np.divide(
+        matrix.data.astype(np.float64),
+        row_degree,
+        out=np.zeros(matrix.nnz, dtype=np.float64),
+        where=row_degree > 0,
+    )
     lonely = degree == 0
-    safe = np.where(lonely, 1.0, degree)
 
     def neighbourhood(x: np.ndarray) -> np.ndarray:
-        return np.where(lonely, 0.5, (matrix @ x) / safe)
+        terms = np.floor(share * x[matrix.indices] * SHARE + 0.5).astype(np.int64)
+        sums = _row_sums(terms, matrix.indptr)
+        return np.where(lonely, 0.5, sums.astype(np.float64) / SHARE)
 
     y = base
     for _ in range(network.hops - 1):
@@ -119,25 +160,49 @@ def propagate(nodes: np.ndarray, base: np.ndarray, edges: Edges, network: Networ
     return Propagation(nodes=nodes, values=neighbourhood(y), last=y, matrix=matrix)
 
 
+class SparseGraph:
+    """The network in memory: numpy edges, SciPy CSR propagation."""
+
+    def __init__(self, network: Network, edges: Edges) -> None:
+        self.network, self.edges = network, edges
+        self.propagation: Propagation | None = None
+
+    def ball(self, seeds: np.ndarray, hops: int) -> np.ndarray:
+        return ball(self.edges, seeds, hops)
+
+    def propagate(self, base: ibis.Table, column: str) -> ibis.Table:
+        values = base.select("sid", "_base").order_by("sid").to_pyarrow()
+        nodes = values["sid"].to_numpy()
+        self.propagation = propagate(nodes, values["_base"].to_numpy(), self.edges, self.network)
+        influence = ibis.memtable(
+            pa.table({"sid": nodes, column: pa.array(self.propagation.values, pa.float64())})
+        )
+        return base.join(influence, "sid")
+
+    def influences(self, sids: np.ndarray) -> pa.Table:
+        assert self.propagation is not None
+        return influence_table(self.propagation, sids)
+
+
 def influence_table(propagation: Propagation, sids: np.ndarray) -> pa.Table:
-    """For explanations: each neighbour's share of a subject's network value."""
-    rows: dict[str, list[Any]] = {"sid": [], "neighbour": [], "a": [], "y": []}
+    """For explanations: each neighbour's weight a_sj (points) and value y_hops."""
+    found: dict[str, list[np.ndarray]] = {"sid": [], "neighbour": [], "a": [], "y": []}
     matrix = propagation.matrix
     for sid in sids:
         i = int(np.searchsorted(propagation.nodes, sid))
         if i >= len(propagation.nodes) or propagation.nodes[i] != sid:
             continue
         start, end = matrix.indptr[i], matrix.indptr[i + 1]
-        for j, a in zip(matrix.indices[start:end], matrix.data[start:end], strict=True):
-            rows["sid"].append(int(sid))
-            rows["neighbour"].append(int(propagation.nodes[j]))
-            rows["a"].append(float(a))
-            rows["y"].append(float(propagation.last[j]))
+        columns = matrix.indices[start:end]
+        found["sid"].append(np.full(end - start, sid, dtype=np.int64))
+        found["neighbour"].append(propagation.nodes[columns].astype(np.int64))
+        found["a"].append(matrix.data[start:end].astype(np.float64) / FIXED)
+        found["y"].append(propagation.last[columns].astype(np.float64))
     return pa.table(
         {
-            "sid": pa.array(rows["sid"], pa.int64()),
-            "neighbour": pa.array(rows["neighbour"], pa.int64()),
-            "a": pa.array(rows["a"], pa.float64()),
-            "y": pa.array(rows["y"], pa.float64()),
+            "sid": pa.array(np.concatenate(found["sid"] or [np.empty(0, np.int64)])),
+            "neighbour": pa.array(np.concatenate(found["neighbour"] or [np.empty(0, np.int64)])),
+            "a": pa.array(np.concatenate(found["a"] or [np.empty(0, np.float64)])),
+            "y": pa.array(np.concatenate(found["y"] or [np.empty(0, np.float64)])),
         }
     )

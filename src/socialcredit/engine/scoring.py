@@ -7,7 +7,8 @@ Per record r that counts at T:
 
 Each w is rounded to fixed point (micro-points, 1e-6) before it is summed, so a category sum is
 an exact integer sum: it does not depend on the order an engine adds in, and every engine and
-every thread count gives the same bits.
+every thread count gives the same bits. The exponentials (decay, sigmoid) come from
+`engine.fmath`, built from basic IEEE operations, for the same reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
+from socialcredit.engine.fmath import with_exp, with_exp2
 from socialcredit.engine.typemap import TypeMap
 from socialcredit.engine.views import Instant
 from socialcredit.policy.schema import Policy
@@ -38,13 +40,13 @@ def contributions(
         (r.cap.isnull(), unclamped), else_=ibis.greatest(-r.cap, ibis.least(r.cap, unclamped))
     )
     age_days = (ibis.literal(at.as_of) - r.occurred_us).cast("float64") / US_PER_DAY
-    decay = ibis.cases(
-        (r.half_life_days.isnull(), ibis.literal(1.0)),
-        else_=ibis.literal(2.0).pow(-age_days / r.half_life_days),
-    )
+    # No half-life: 2^0, which is exactly 1.
+    halvings = ibis.cases((r.half_life_days.isnull(), 0.0), else_=-age_days / r.half_life_days)
+    r = with_exp2(r.mutate(raw=raw), decay=halvings)
     # A record weighs at most ±MAX_WEIGHT points, so fixed-point sums cannot overflow.
-    weight = ibis.greatest(-MAX_WEIGHT, ibis.least(MAX_WEIGHT, raw * r.reliability * decay))
-    return r.mutate(raw=raw, decay=decay, w=weight, wq=(weight * FIXED + 0.5).floor().cast("int64"))
+    weight = r.raw * r.reliability * r.decay
+    r = r.mutate(w=ibis.greatest(-MAX_WEIGHT, ibis.least(MAX_WEIGHT, weight)))
+    return r.mutate(wq=(r.w * FIXED + 0.5).floor().cast("int64"))
 
 
 def category_sums(counting: ibis.Table, policy: Policy) -> ibis.Table:
@@ -71,12 +73,14 @@ def base_values(subjects: ibis.Table, sums: ibis.Table, policy: Policy) -> ibis.
     t = t.select("sid", "kind", **columns)
     if policy.model != "weighted":
         return t
-    values: dict[str, ibis.Value] = {}
+    powers: dict[str, ibis.FloatingValue] = {}
     for name in policy.plain_categories:
         k = policy.categories[name].sensitivity
-        r = t[f"r_{name}"].cast("float64") / FIXED
-        values[f"s_{name}"] = 1.0 / (1.0 + (-r / k).exp())
-    t = t.mutate(**values)
+        powers[f"_e_{name}"] = -(t[f"r_{name}"].cast("float64") / FIXED) / k
+    t = with_exp(t, **powers)
+    t = t.mutate(
+        **{f"s_{name}": 1.0 / (1.0 + t[f"_e_{name}"]) for name in policy.plain_categories}
+    ).drop(*powers)
     plain_weight = sum(policy.categories[n].weight or 0.0 for n in policy.plain_categories)
     weighted = [t[f"s_{n}"] * (policy.categories[n].weight or 0.0) for n in policy.plain_categories]
     total = weighted[0]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from socialcredit.engine.data import EngineData
+from socialcredit.engine.data import PlanData
 from socialcredit.policy.schema import Policy
 from socialcredit.timeutil import from_us
 
@@ -22,7 +22,7 @@ class Instant:
     known_at: int | None  # K
 
 
-def scope(data: EngineData, policy: Policy, at: Instant) -> ibis.Table:
+def scope(data: PlanData, policy: Policy, at: Instant) -> ibis.Table:
     """The subjects the policy scores: (sid, kind).
 
     Its `subjects` kinds, within its `region` prefix, and with `min_age`, only the persons who
@@ -40,14 +40,14 @@ def scope(data: EngineData, policy: Policy, at: Instant) -> ibis.Table:
     return s.select("sid", "kind")
 
 
-def known_subjects(data: EngineData, at: Instant) -> ibis.Table:
+def known_subjects(data: PlanData, at: Instant) -> ibis.Table:
     s = data.table("subjects")
     if at.known_at is not None:
         s = s.filter(s.registered_us <= at.known_at)
     return s.select("sid", "kind")
 
 
-def live_records(data: EngineData, at: Instant) -> ibis.Table:
+def live_records(data: PlanData, at: Instant) -> ibis.Table:
     """Active records with occurred_at <= T (and received by K).
 
     A record's status is the last change in the status log made by K (all changes when K is
@@ -71,7 +71,7 @@ def live_records(data: EngineData, at: Instant) -> ibis.Table:
     return r
 
 
-def live_edges(data: EngineData, at: Instant, kinds: list[str]) -> ibis.Table:
+def live_edges(data: PlanData, at: Instant, kinds: list[str]) -> ibis.Table:
     """Relationships of the given kinds valid at T (valid_from <= T < valid_to), known by K.
 
     An edge is identified by (src, dst, kind, valid_from); when it was imported again with
