@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -32,8 +32,7 @@ FIELDS = ("actor", "role", "action", "target", "purpose", "outcome")
 ROW = ("seq", "at", *FIELDS, "prev_hash", "hash")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple: cheap to make on every gate check
     at_us: int  # when, in microseconds since the epoch (UTC)
     actor: str  # "key:<prefix>", "anonymous", "cli:<user>"
     role: str
