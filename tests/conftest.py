@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -98,3 +99,25 @@ def sqlite_settings(tmp_path: Path) -> Settings:
     init_store(made)
     made.dispose()
     return result
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local SparkSession (local[2], 4 shuffle partitions) for the whole test session.
+
+    Skipped with the reason when pyspark or Java is missing; CI sets SCS_REQUIRE_SPARK=1, which
+    turns that skip into a failure, as for PostgreSQL.
+    """
+    from socialcredit.engine.spark import spark_missing, spark_session
+
+    problem = spark_missing()
+    if problem:
+        if os.environ.get("SCS_REQUIRE_SPARK") == "1":
+            pytest.fail(f"Spark is required (SCS_REQUIRE_SPARK=1) but {problem}")
+        pytest.skip(f"Spark cannot run here: {problem}")
+    # Adaptive execution re-plans every stage: on tiny test worlds that costs more than it saves.
+    config = {"spark.ui.showConsoleProgress": "false", "spark.sql.adaptive.enabled": "false"}
+    session = spark_session(config=config)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from socialcredit.engine import EngineData, Outcome, evaluate
+from socialcredit.engine import EngineData, Inputs, Outcome, PlanData, evaluate
+from socialcredit.engine.spark import SparkData, check_engine, spark_session
 from socialcredit.errors import InvalidInput
 from socialcredit.settings import Settings
 from socialcredit.store.db import snapshot
@@ -57,8 +58,13 @@ def run_evaluations(
     as_of: datetime | None = None,
     known_at: datetime | None = None,
     progress: Progress | None = None,
+    engine_name: str = "duckdb",
+    spark_master: str | None = None,
 ) -> Run:
     """Evaluate the policies in force (or `names`) and store every outcome.
+
+    `engine_name` is duckdb (embedded) or spark (`spark_master`, default local mode): the same
+    plan, the same outcomes.
 
     The store is read in one consistent snapshot. `known_at` defaults to the instant that
     snapshot is complete up to and is stored with each evaluation, so that every stored outcome
@@ -66,6 +72,7 @@ def run_evaluations(
     the future: a stored evaluation describes what was known (projections are the simulator's).
     """
     say = progress or (lambda _: None)
+    check_engine(engine_name, spark_master)
     with snapshot(engine) as (conn, instant):
         run = Run(
             as_of=_not_after(as_of, instant, "as-of") or instant,
@@ -77,9 +84,7 @@ def run_evaluations(
         inputs = load_inputs(conn)
         run.timings["load"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    data = EngineData(
-        inputs, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
-    )
+    data = engine_data(inputs, settings, engine_name, spark_master)
     run.timings["register"] = time.perf_counter() - clock
     for policy in stored:
         say(f"evaluating {policy.name} {policy.version}")
@@ -103,3 +108,14 @@ def run_evaluations(
         run.timings[policy.name] = seconds
         run.results.append(RunResult(policy, evaluation_id, outcome, seconds))
     return run
+
+
+def engine_data(
+    inputs: Inputs, settings: Settings, engine_name: str, spark_master: str | None
+) -> PlanData:
+    """The inputs bound to the chosen engine."""
+    if engine_name == "spark":
+        return SparkData(inputs, spark_session(spark_master))
+    return EngineData(
+        inputs, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
+    )

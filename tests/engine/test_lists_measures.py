@@ -55,8 +55,8 @@ def decisions(out, measure: str) -> dict[int, dict]:  # type: ignore[no-untyped-
     return {r["sid"]: r for r in out.decisions.to_pylist() if r["measure"] == measure}
 
 
-def test_entry_duration_and_exits() -> None:
-    w = World()
+def test_entry_duration_and_exits(world: World) -> None:
+    w = world
     w.people(1, 2, 3, 4, 5, 6, 7)
     w.record(1, "court.dishonest.refuses", day(-100))  # listed
     w.record(2, "court.dishonest.refuses", day(-730))  # T == entry + duration: lapsed
@@ -79,8 +79,8 @@ def test_entry_duration_and_exits() -> None:
     assert listed[7] == (to_us(day(-500)), to_us(day(720)))
 
 
-def test_collateral_targets_and_kinds() -> None:
-    w = World()
+def test_collateral_targets_and_kinds(world: World) -> None:
+    w = world
     w.people(1, 2, 3, 4, 5)
     w.subject(10, kind="organization")
     w.edge(1, 2, "guardian", valid_from=day(-3000), valid_to=day(3000))  # child of 1
@@ -102,8 +102,8 @@ def test_collateral_targets_and_kinds() -> None:
     assert schools[2]["reasons"] == ["on_list:debtors", "collateral:guardian"]
 
 
-def test_all_not_any_and_has_record_since() -> None:
-    w = World()
+def test_all_not_any_and_has_record_since(world: World) -> None:
+    w = world
     w.people(1, 2, 3, 4, 5)
     w.record(1, "civic.model", day(-40))  # model, not a debtor
     w.record(2, "civic.model", day(-40))
@@ -124,7 +124,7 @@ def test_all_not_any_and_has_record_since() -> None:
     assert watch[3]["reasons"] == ["has_record:traffic.drunk", "has_record:public_order.*"]
 
 
-def test_measures_on_scores_and_tiers() -> None:
+def test_measures_on_scores_and_tiers(world: World) -> None:
     scored = """
     policy: s
     version: "1"
@@ -141,7 +141,7 @@ def test_measures_on_scores_and_tiers() -> None:
       - {name: audit, kind: restriction, authority: tax, when: {score_below: 50}, reason: low}
       - {name: ok, kind: privilege, authority: tax, when: {score_at_least: 60}, reason: ok}
     """
-    w = World()
+    w = world
     w.people(1, 2, 3)
     w.record(2, "tax.late", day(-1))
     w.record(3, "tax.late", day(-1))
@@ -155,8 +155,8 @@ def test_measures_on_scores_and_tiers() -> None:
     assert decisions(out, "audit")[3]["since_us"] == to_us(T0)
 
 
-def test_a_list_only_policy_scores_nobody() -> None:
-    w = World()
+def test_a_list_only_policy_scores_nobody(world: World) -> None:
+    w = world
     w.people(1)
     out = w.evaluate(policy(LISTS))
     assert out.scores.num_rows == 0

@@ -31,8 +31,8 @@ def net(hops: int):  # type: ignore[no-untyped-def]
     return policy(NET.replace("HOPS", str(hops)))
 
 
-def test_neighbours_average_and_isolated_subjects() -> None:
-    w = World()
+def test_neighbours_average_and_isolated_subjects(world: World) -> None:
+    w = world
     w.people(1, 2, 3, 4)
     w.edge(1, 2, "contact")
     w.edge(3, 1, "spouse")  # either direction counts; spouse weighs 2
@@ -45,8 +45,8 @@ def test_neighbours_average_and_isolated_subjects() -> None:
     assert out[1]["score"] == expected
 
 
-def test_two_hops_damped() -> None:
-    w = World()
+def test_two_hops_damped(world: World) -> None:
+    w = world
     w.people(1, 2, 3)
     w.edge(1, 2, "contact")
     w.edge(2, 3, "contact")
@@ -60,8 +60,8 @@ def test_two_hops_damped() -> None:
     assert out[2]["ties"] == pytest.approx((y2[1] + y2[3]) / 2, abs=1e-15)
 
 
-def test_edge_validity_kinds_scope_and_duplicates() -> None:
-    w = World()
+def test_edge_validity_kinds_scope_and_duplicates(world: World) -> None:
+    w = world
     w.people(1, 2, 3, 4)
     w.subject(5, kind="organization")
     for sid in (2, 3, 4, 5):
@@ -78,8 +78,8 @@ def test_edge_validity_kinds_scope_and_duplicates() -> None:
     assert out[2]["ties"] == pytest.approx((3 * GOOD + 1 * GOOD) / 4, abs=1e-15)
 
 
-def test_relationships_recorded_after_known_at_are_ignored() -> None:
-    w = World()
+def test_relationships_recorded_after_known_at_are_ignored(world: World) -> None:
+    w = world
     w.people(1, 2)
     w.record(2, "civic.good", day(-1))
     w.edge(1, 2, "contact", recorded=day(-2))
@@ -87,8 +87,8 @@ def test_relationships_recorded_after_known_at_are_ignored() -> None:
     assert rows(w.evaluate(net(1)).scores)[1]["ties"] == pytest.approx(GOOD)
 
 
-def test_a_later_version_of_an_edge_ends_it() -> None:
-    w = World()
+def test_a_later_version_of_an_edge_ends_it(world: World) -> None:
+    w = world
     w.people(1, 2)
     w.record(2, "civic.good", day(-30))
     w.edge(1, 2, "contact", recorded=day(-100))

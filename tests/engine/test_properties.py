@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.engine import EngineData, evaluate
+from tests.engine.conftest import Engine
 from tests.engine.world import T0, World, day, policy
 
 TYPES = [
@@ -134,8 +135,10 @@ def _only(table: pa.Table, sids: list[int]) -> pa.Table:
     return table.filter(pc.is_in(table["sid"], pa.array(sids, pa.int64())))
 
 
-# Each evaluate() costs ~0.3 s of plan compilation, so the example counts are modest; the
-# subset property, the one that guards real-time refreshes, gets the most.
+# Each evaluate() costs ~0.3 s of plan compilation on DuckDB and a few seconds of jobs on Spark,
+# so the example counts are modest, and smaller on Spark (whose agreement with DuckDB on many
+# more worlds is checked by test_engines); the subset property, the one that guards real-time
+# refreshes, gets the most.
 SLOW = settings(
     max_examples=12,
     deadline=None,
@@ -144,56 +147,74 @@ SLOW = settings(
 THOROUGH = settings(SLOW, max_examples=25)
 
 
-@THOROUGH
-@given(worlds(), st.integers(1, 3), st.sampled_from([None, -15]), st.data())
-def test_subset_equals_full(world: World, hops: int, known: int | None, data: Any) -> None:
-    known_at = None if known is None else day(known)
-    data_ = EngineData(world.inputs())
-    for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
-        full = evaluate(data_, p, T0, known_at)
-        sids = [s["sid"] for s in world.subjects]
-        chosen = data.draw(st.lists(st.sampled_from(sids), min_size=1, max_size=3, unique=True))
-        for subset in [chosen, *[[s] for s in chosen]]:
-            part = evaluate(data_, p, T0, known_at, subjects=subset, distribution=full.distribution)
-            assert part.scores.equals(_only(full.scores, subset))
-            assert part.lists.equals(_only(full.lists, subset))
-            assert part.decisions.equals(_only(full.decisions, subset))
+def examples(engine: Engine, chosen: settings, spark: int = 2) -> settings:
+    """`chosen` on DuckDB; `spark` examples on Spark."""
+    return chosen if engine is EngineData else settings(chosen, max_examples=spark)
 
 
-@SLOW
-@given(worlds())
-def test_subset_without_distribution_computes_the_same_percentiles(world: World) -> None:
-    data_ = EngineData(world.inputs())
-    p = policy(WEIGHTED.replace("HOPS", "2"))
-    full = evaluate(data_, p, T0)
-    sid = world.subjects[0]["sid"]
-    part = evaluate(data_, p, T0, subjects=[sid])
-    assert part.scores.equals(_only(full.scores, [sid]))
+def test_subset_equals_full(engine: Engine) -> None:
+    @examples(engine, THOROUGH, spark=3)
+    @given(worlds(), st.integers(1, 3), st.sampled_from([None, -15]), st.data())
+    def check(world: World, hops: int, known: int | None, data: Any) -> None:
+        known_at = None if known is None else day(known)
+        data_ = engine(world.inputs())
+        for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
+            full = evaluate(data_, p, T0, known_at)
+            sids = [s["sid"] for s in world.subjects]
+            chosen = data.draw(st.lists(st.sampled_from(sids), min_size=1, max_size=3, unique=True))
+            for subset in [chosen, *[[s] for s in chosen]]:
+                part = evaluate(
+                    data_, p, T0, known_at, subjects=subset, distribution=full.distribution
+                )
+                assert part.scores.equals(_only(full.scores, subset))
+                assert part.lists.equals(_only(full.lists, subset))
+                assert part.decisions.equals(_only(full.decisions, subset))
+
+    check()
 
 
-@SLOW
-@given(worlds(), st.integers(1, 3))
-def test_scores_lie_within_the_scale(world: World, hops: int) -> None:
-    data_ = EngineData(world.inputs())
-    for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
-        scores = evaluate(data_, p, T0).scores["score"].to_pylist()
-        assert p.scale is not None
-        assert all(p.scale.min <= s <= p.scale.max for s in scores)
+def test_subset_without_distribution_computes_the_same_percentiles(engine: Engine) -> None:
+    @examples(engine, SLOW, spark=1)
+    @given(worlds())
+    def check(world: World) -> None:
+        data_ = engine(world.inputs())
+        p = policy(WEIGHTED.replace("HOPS", "2"))
+        full = evaluate(data_, p, T0)
+        sid = world.subjects[0]["sid"]
+        part = evaluate(data_, p, T0, subjects=[sid])
+        assert part.scores.equals(_only(full.scores, [sid]))
+
+    check()
 
 
-@SLOW
-@given(worlds(), st.integers(1, 3), st.data())
-def test_a_positive_record_never_lowers_a_weighted_score(
-    world: World, hops: int, data: Any
-) -> None:
-    p = policy(WEIGHTED.replace("HOPS", str(hops)))
-    before = {r["sid"]: r["score"] for r in world.evaluate(p).scores.to_pylist()}
-    sid = data.draw(st.sampled_from([s["sid"] for s in world.subjects]))
-    world.record(
-        sid,
-        data.draw(st.sampled_from(["finance.ok", "civic.good"])),
-        day(data.draw(st.integers(-300, 0))),
-        value=data.draw(st.floats(0, 80)),
-    )
-    after = {r["sid"]: r["score"] for r in world.evaluate(p).scores.to_pylist()}
-    assert all(after[s] >= before[s] for s in before)
+def test_scores_lie_within_the_scale(engine: Engine) -> None:
+    @examples(engine, SLOW)
+    @given(worlds(), st.integers(1, 3))
+    def check(world: World, hops: int) -> None:
+        data_ = engine(world.inputs())
+        for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
+            scores = evaluate(data_, p, T0).scores["score"].to_pylist()
+            assert p.scale is not None
+            assert all(p.scale.min <= s <= p.scale.max for s in scores)
+
+    check()
+
+
+def test_a_positive_record_never_lowers_a_weighted_score(engine: Engine) -> None:
+    @examples(engine, SLOW)
+    @given(worlds(), st.integers(1, 3), st.data())
+    def check(world: World, hops: int, data: Any) -> None:
+        world.make = engine
+        p = policy(WEIGHTED.replace("HOPS", str(hops)))
+        before = {r["sid"]: r["score"] for r in world.evaluate(p).scores.to_pylist()}
+        sid = data.draw(st.sampled_from([s["sid"] for s in world.subjects]))
+        world.record(
+            sid,
+            data.draw(st.sampled_from(["finance.ok", "civic.good"])),
+            day(data.draw(st.integers(-300, 0))),
+            value=data.draw(st.floats(0, 80)),
+        )
+        after = {r["sid"]: r["score"] for r in world.evaluate(p).scores.to_pylist()}
+        assert all(after[s] >= before[s] for s in before)
+
+    check()

@@ -17,6 +17,7 @@ from socialcredit.engine import EngineData, evaluate
 from socialcredit.policy.patterns import any_match, most_specific
 from socialcredit.policy.schema import Policy
 from socialcredit.timeutil import US_PER_DAY, to_us
+from tests.engine.conftest import Engine
 from tests.engine.test_properties import POINTS, WEIGHTED, worlds
 from tests.engine.world import T0, World, day, policy
 
@@ -167,16 +168,20 @@ class Reference:
 CHECK = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@CHECK
-@given(worlds(), st.integers(1, 3), st.sampled_from([None, -15]))
-def test_scores_and_lists_match_the_reference(world: World, hops: int, known: int | None) -> None:
-    k = None if known is None else day(known)
-    data = EngineData(world.inputs())
-    for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
-        outcome = evaluate(data, p, T0, k)
-        reference = Reference(world, p, None if k is None else to_us(k))
-        assert {r["sid"]: r["score"] for r in outcome.scores.to_pylist()} == reference.scores()
-        got = {
-            (r["list"], r["sid"]): (r["since_us"], r["until_us"]) for r in outcome.lists.to_pylist()
-        }
-        assert got == reference.lists()
+def test_scores_and_lists_match_the_reference(engine: Engine) -> None:
+    @settings(CHECK, max_examples=30 if engine is EngineData else 3)
+    @given(worlds(), st.integers(1, 3), st.sampled_from([None, -15]))
+    def check(world: World, hops: int, known: int | None) -> None:
+        k = None if known is None else day(known)
+        data = engine(world.inputs())
+        for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
+            outcome = evaluate(data, p, T0, k)
+            reference = Reference(world, p, None if k is None else to_us(k))
+            assert {r["sid"]: r["score"] for r in outcome.scores.to_pylist()} == reference.scores()
+            got = {
+                (r["list"], r["sid"]): (r["since_us"], r["until_us"])
+                for r in outcome.lists.to_pylist()
+            }
+            assert got == reference.lists()
+
+    check()

@@ -47,8 +47,8 @@ def weighted_score(credit: float, conduct: float) -> int:
     return math.floor(350 + 600 * total + 0.5)
 
 
-def test_no_records_scores_the_middle_of_the_scale() -> None:
-    w = World()
+def test_no_records_scores_the_middle_of_the_scale(world: World) -> None:
+    w = world
     w.people(1)
     out = w.evaluate(policy(WEIGHTED))
     row = rows(out.scores)[1]
@@ -58,8 +58,8 @@ def test_no_records_scores_the_middle_of_the_scale() -> None:
     assert row["tier"] == "mid"
 
 
-def test_raw_clamp_decay_and_weighted_score() -> None:
-    w = World()
+def test_raw_clamp_decay_and_weighted_score(world: World) -> None:
+    w = world
     w.people(1)
     w.record(1, "finance.payment.late", day(-214), value=30)  # raw -20, decayed
     w.record(1, "finance.payment.late", day(-730), value=500)  # raw clamped to -60, halved
@@ -74,8 +74,8 @@ def test_raw_clamp_decay_and_weighted_score() -> None:
     assert row["records"] == 4
 
 
-def test_most_specific_rule_wins() -> None:
-    w = World()
+def test_most_specific_rule_wins(world: World) -> None:
+    w = world
     w.people(1, 2, 3)
     w.record(1, "finance.loan.repaid", day(-1))  # finance.loan.* (7) beats finance.* (2)
     w.record(2, "finance.card.issued", day(-1))  # only finance.*
@@ -86,8 +86,8 @@ def test_most_specific_rule_wins() -> None:
     assert out[3]["credit"] == pytest.approx(sigmoid(-5, 40))
 
 
-def test_unmatched_types_do_not_count_and_are_reported() -> None:
-    w = World()
+def test_unmatched_types_do_not_count_and_are_reported(world: World) -> None:
+    w = world
     w.people(1)
     w.record(1, "weather.rain", day(-1))
     out = w.evaluate(policy(WEIGHTED))
@@ -95,16 +95,16 @@ def test_unmatched_types_do_not_count_and_are_reported() -> None:
     assert out.unmatched_types == ["weather.rain"]
 
 
-def test_half_life_halves_exactly() -> None:
-    w = World()
+def test_half_life_halves_exactly(world: World) -> None:
+    w = world
     w.people(1)
     w.record(1, "finance.payment.late", day(-730), value=10)  # raw -10, one half-life old
     row = rows(w.evaluate(policy(WEIGHTED)).scores)[1]
     assert row["credit"] == pytest.approx(sigmoid(-5, 40), abs=1e-15)
 
 
-def test_expiry_boundary_and_future_records() -> None:
-    w = World()
+def test_expiry_boundary_and_future_records(world: World) -> None:
+    w = world
     w.people(1, 2, 3)
     w.record(1, "civic.fraud", day(-100))  # T == occurred + expires: no longer counts
     w.record(2, "civic.fraud", day(-99.99))  # still counts
@@ -115,16 +115,17 @@ def test_expiry_boundary_and_future_records() -> None:
     assert out[3]["records"] == 0
 
 
-def test_reliability_scales_weight() -> None:
-    w = World(sources={"src": 1.0, "rumour": 0.25})
+def test_reliability_scales_weight(world: World) -> None:
+    w = world
+    w.sources = {"src": 1.0, "rumour": 0.25}
     w.people(1)
     w.record(1, "civic.volunteer", day(-1), source="rumour")
     row = rows(w.evaluate(policy(WEIGHTED)).scores)[1]
     assert row["conduct"] == pytest.approx(sigmoid(0.75, 20))
 
 
-def test_ceiling_caps_while_it_counts_and_lowest_wins() -> None:
-    w = World()
+def test_ceiling_caps_while_it_counts_and_lowest_wins(world: World) -> None:
+    w = world
     w.people(1, 2)
     for _ in range(20):
         w.record(1, "civic.volunteer", day(-5))
@@ -139,8 +140,8 @@ def test_ceiling_caps_while_it_counts_and_lowest_wins() -> None:
     assert out[2]["score"] == weighted_score(0, 60)
 
 
-def test_status_log_and_known_at() -> None:
-    w = World()
+def test_status_log_and_known_at(world: World) -> None:
+    w = world
     w.people(1)
     retracted = w.record(1, "civic.volunteer", day(-10))
     disputed = w.record(1, "civic.volunteer", day(-10))
@@ -160,7 +161,7 @@ def test_status_log_and_known_at() -> None:
     del late
 
 
-def test_points_model_clamps_and_rounds() -> None:
+def test_points_model_clamps_and_rounds(world: World) -> None:
     points = """
     policy: p
     version: "1"
@@ -177,7 +178,7 @@ def test_points_model_clamps_and_rounds() -> None:
       - {type: traffic.drunk, category: traffic, points: -50, ceiling: 849, reason: Drunk}
     tiers: [{name: AAA, min: 1050}, {name: A, min: 960}, {name: C, min: 600}, {name: D, min: 0}]
     """
-    w = World()
+    w = world
     w.people(1, 2, 3, 4, 5)
     for _ in range(5):
         w.record(1, "civic.heroic", day(-1))  # 1150 -> clamped to 1100
@@ -199,8 +200,8 @@ def test_points_model_clamps_and_rounds() -> None:
     assert out[1]["tier"] == "AAA"
 
 
-def test_percentile_is_percent_rank_with_ties() -> None:
-    w = World()
+def test_percentile_is_percent_rank_with_ties(world: World) -> None:
+    w = world
     w.people(1, 2, 3, 4, 5)
     w.record(1, "civic.volunteer", day(-1))
     w.record(2, "civic.fraud", day(-1))
@@ -213,17 +214,17 @@ def test_percentile_is_percent_rank_with_ties() -> None:
     assert sum(n for _, n in out.distribution) == 5
 
 
-def test_single_subject_percentile_is_zero() -> None:
-    w = World()
+def test_single_subject_percentile_is_zero(world: World) -> None:
+    w = world
     w.people(1)
     assert rows(w.evaluate(policy(WEIGHTED)).scores)[1]["percentile"] == 0.0
 
 
-def test_scope_by_kind_region_age_and_registration() -> None:
+def test_scope_by_kind_region_age_and_registration(world: World) -> None:
     scoped = WEIGHTED.replace(
         "subjects: [person]", 'subjects: [person]\nregion: "3710"\nmin_age: 18'
     )
-    w = World()
+    w = world
     w.subject(1)  # adult in 371082
     w.subject(2, region="110105")  # outside the region
     w.subject(3, born=T0.year - 17)  # turns 17 this year
@@ -235,13 +236,13 @@ def test_scope_by_kind_region_age_and_registration() -> None:
     assert sorted(rows(out.scores)) == [1, 4]
 
 
-def test_evaluation_is_reproducible_to_the_byte() -> None:
+def test_evaluation_is_reproducible_to_the_byte(world: World) -> None:
     networked = WEIGHTED.replace(
         "conduct: {weight: 0.4, sensitivity: 20}",
         "conduct: {weight: 0.3, sensitivity: 20}\n  ties: {weight: 0.1, network: "
         "{relationships: {contact: 1.0, spouse: 2.5}, hops: 3, damping: 0.8}}",
     )
-    w = World()
+    w = world
     w.people(*range(1, 60))
     for sid in range(1, 60):
         w.edge(sid, (sid * 7) % 59 + 1, "contact", weight=1 + sid % 3)
@@ -253,19 +254,23 @@ def test_evaluation_is_reproducible_to_the_byte() -> None:
         first = w.evaluate(p)
         assert first.scores.equals(w.evaluate(p).scores)
         shuffled = World(
-            subjects=w.subjects[::-1], relationships=w.relationships[::-1], records=w.records[::-1]
+            subjects=w.subjects[::-1],
+            relationships=w.relationships[::-1],
+            records=w.records[::-1],
+            make=w.make,
         )
         data = shuffled.data()
-        data.con.raw_sql("SET threads = 1")
+        if data.engine == "duckdb":
+            data.con.raw_sql("SET threads = 1")  # type: ignore[attr-defined]
         again = evaluate(data, p, T0)
         assert again.scores.equals(first.scores)
         assert again.distribution == first.distribution
 
 
-def test_a_ceiling_is_explained_only_when_it_lowered_the_score() -> None:
+def test_a_ceiling_is_explained_only_when_it_lowered_the_score(world: World) -> None:
     from socialcredit.engine import explain
 
-    w = World()
+    w = world
     w.people(1, 2)
     w.record(1, "civic.lie", day(-1))  # ceiling 700, score 649: not capped
     for _ in range(30):

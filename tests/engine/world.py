@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
-from socialcredit.engine import EngineData, Inputs, Outcome, evaluate
+from socialcredit.engine import EngineData, Inputs, Outcome, PlanData, evaluate
 from socialcredit.policy.load import load_policy
 from socialcredit.policy.schema import Policy
 from socialcredit.timeutil import to_us
@@ -33,6 +34,7 @@ class World:
     records: list[dict[str, Any]] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[str, float] = field(default_factory=lambda: {"src": 1.0})
+    make: Callable[[Inputs], PlanData] = EngineData  # the engine (see tests/engine/conftest.py)
 
     def subject(
         self,
@@ -118,8 +120,8 @@ class World:
             sources=[{"source": s, "reliability": r} for s, r in self.sources.items()],
         )
 
-    def data(self) -> EngineData:
-        return EngineData(self.inputs())
+    def data(self) -> PlanData:
+        return self.make(self.inputs())
 
     def evaluate(self, p: Policy, as_of: datetime = T0, **options: Any) -> Outcome:
         return evaluate(self.data(), p, as_of, **options)

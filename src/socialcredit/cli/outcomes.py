@@ -14,7 +14,7 @@ from socialcredit.cli.common import err, instant_option, out, state, write_table
 from socialcredit.cli.explain_view import render
 from socialcredit.cli.scale import print_lake_run
 from socialcredit.gate import check_measure
-from socialcredit.lake.layout import open_lake
+from socialcredit.lake.layout import Lake, open_lake
 from socialcredit.lake.run import run_lake_evaluations
 from socialcredit.reports import (
     explain_subject,
@@ -67,11 +67,11 @@ def evaluate_command(
         ),
     ] = None,
     lake: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--lake",
             help="Also evaluate this record lake (read in place, not loaded into the store); "
-            "outcomes go to Parquet.",
+            "outcomes go to Parquet. A folder, or with --engine spark also a URL (s3a://…).",
         ),
     ] = None,
     out_dir: Annotated[
@@ -81,6 +81,20 @@ def evaluate_command(
     to_store: Annotated[
         bool, typer.Option("--store", help="With --lake: also store the outcomes in bulk.")
     ] = False,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="duckdb (embedded) or spark: the same plan, the same outcomes."
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --engine spark: the cluster (spark://host:7077, yarn, k8s://…); "
+            "default local[2].",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate policies and store the outcomes (one evaluation per policy)."""
     s = state(ctx)
@@ -89,16 +103,23 @@ def evaluate_command(
     if lake is not None:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("starting")
+            where: Lake | str = (
+                lake
+                if engine_name == "spark" and "://" in lake
+                else open_lake(Path(lake), s.settings, must_exist=True)
+            )
             lake_run = run_lake_evaluations(
                 engine,
                 s.settings,
-                open_lake(lake, s.settings, must_exist=True),
+                where,
                 out_dir or s.settings.home / "outcomes",
                 policy or None,
                 instant_option(as_of, "as-of"),
                 instant_option(known_at, "known-at"),
                 store=to_store,
                 progress=lambda message: bar.update(task, description=message),
+                engine_name=engine_name,
+                spark_master=spark_master,
             )
         print_lake_run(lake_run)
         return
@@ -111,6 +132,8 @@ def evaluate_command(
             instant_option(as_of, "as-of"),
             instant_option(known_at, "known-at"),
             progress=lambda message: bar.update(task, description=message),
+            engine_name=engine_name,
+            spark_master=spark_master,
         )
     print_run(run)
 

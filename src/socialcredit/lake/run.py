@@ -21,10 +21,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from socialcredit.engine import Outcome, evaluate
+from socialcredit.engine import Outcome, PlanData, evaluate
+from socialcredit.engine.spark import check_engine, spark_session
 from socialcredit.errors import InvalidInput
 from socialcredit.lake.layout import Lake
 from socialcredit.lake.read import lake_data
+from socialcredit.lake.spark import spark_lake_data
 from socialcredit.lake.write import write_atomic
 from socialcredit.settings import Settings
 from socialcredit.store.db import snapshot
@@ -64,20 +66,30 @@ class LakeRun:
 def run_lake_evaluations(
     engine: sa.Engine,
     settings: Settings,
-    lake: Lake,
+    lake: Lake | str,
     out: Path,
     names: list[str] | None = None,
     as_of: datetime | None = None,
     known_at: datetime | None = None,
     store: bool = False,
     progress: Progress | None = None,
+    engine_name: str = "duckdb",
+    spark_master: str | None = None,
 ) -> LakeRun:
     """Evaluate the policies in force (or `names`) over the lake and the store; write each
-    outcome to OUT/<policy>/, and with `store` also save it as a stored evaluation."""
+    outcome to OUT/<policy>/, and with `store` also save it as a stored evaluation.
+
+    `lake` is a folder, or with `engine_name` spark also a URL Spark reads (s3a://…).
+    """
     say = progress or (lambda _: None)
+    check_engine(engine_name, spark_master)
     if out.exists() and not out.is_dir():
         raise InvalidInput("out", f"{out} is a file; outcomes go to a folder")
-    if store and lake.files("subjects"):
+    if isinstance(lake, str) and engine_name != "spark":
+        raise InvalidInput("lake", f"{lake}: only the Spark engine reads a lake at a URL")
+    if store and isinstance(lake, str):
+        raise InvalidInput("store", "the outcomes of a lake at a URL are written to Parquet only")
+    if store and isinstance(lake, Lake) and lake.files("subjects"):
         raise InvalidInput(
             "store",
             "the lake has its own registry, whose subjects the store does not hold; "
@@ -94,9 +106,18 @@ def run_lake_evaluations(
         inputs = load_inputs(conn)
     run.stage("load store", clock)
     clock = time.perf_counter()
-    data = lake_data(
-        lake, inputs, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
-    )
+    data: PlanData
+    if engine_name == "spark":
+        root = lake if isinstance(lake, str) else str(lake.root.resolve())
+        data = spark_lake_data(spark_session(spark_master), root, inputs)
+    else:
+        assert isinstance(lake, Lake)
+        data = lake_data(
+            lake,
+            inputs,
+            threads=settings.duckdb_threads,
+            memory_limit=settings.duckdb_memory_limit,
+        )
     run.stage("open lake", clock)
     for policy in stored:
         say(f"evaluating {policy.name} {policy.version} over the lake")

@@ -1,0 +1,79 @@
+"""The engines agree to the bit: SciPy and join propagation on DuckDB, DuckDB and Spark.
+
+The rest of the engine suite runs on each engine against hand computations and the reference;
+these compare the engines' outcome tables directly on random worlds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialcredit.engine import EngineData, Outcome, evaluate
+from socialcredit.engine.fmath import with_exp, with_exp2
+from tests.engine.test_properties import POINTS, WEIGHTED, worlds
+from tests.engine.world import T0, World, day, policy
+
+FEW = settings(deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def assert_same(a: Outcome, b: Outcome) -> None:
+    for name in ("scores", "lists", "decisions"):
+        left, right = getattr(a, name), getattr(b, name)
+        assert left.schema == right.schema, name
+        assert left.equals(right), (name, left.to_pylist(), right.to_pylist())
+    assert a.distribution == b.distribution
+
+
+@settings(FEW, max_examples=15)
+@given(worlds(), st.integers(1, 4), st.sampled_from([None, -15]), st.data())
+def test_join_propagation_equals_scipy(
+    world: World, hops: int, known: int | None, data: Any
+) -> None:
+    known_at = None if known is None else day(known)
+    p = policy(WEIGHTED.replace("HOPS", str(hops)))
+    sparse, joins = EngineData(world.inputs()), EngineData(world.inputs(), sparse_edge_limit=0)
+    full = evaluate(sparse, p, T0, known_at)
+    assert_same(full, evaluate(joins, p, T0, known_at))
+    sid = data.draw(st.sampled_from([s["sid"] for s in world.subjects]))
+    options: dict[str, Any] = {"subjects": [sid], "distribution": full.distribution}
+    a = evaluate(sparse, p, T0, known_at, explain=True, **options)
+    b = evaluate(joins, p, T0, known_at, explain=True, **options)
+    assert_same(a, b)
+    assert a.influences is not None and b.influences is not None
+    assert a.influences.equals(b.influences)
+
+
+def test_exponentials_are_within_an_ulp_or_two() -> None:
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-60, 60, 20_000), rng.uniform(-2, 2, 20_000), [0.0]])
+    t = ibis.memtable(pa.table({"x": x}))
+    got = ibis.duckdb.connect().to_pyarrow(with_exp2(with_exp(t, e=t.x), two=t.x))
+    for column, function in (("e", math.exp), ("two", lambda v: 2.0**v)):
+        values = got[column].to_numpy()
+        expected = np.array([function(v) for v in x])
+        assert np.all(np.abs(values - expected) <= 2 * np.spacing(expected))
+    assert got["e"][len(x) - 1].as_py() == 1.0 and got["two"][len(x) - 1].as_py() == 1.0
+
+
+@pytest.mark.spark
+def test_spark_equals_duckdb(spark: Any) -> None:
+    from socialcredit.engine.spark import SparkData
+
+    @settings(FEW, max_examples=4)
+    @given(worlds(), st.integers(1, 3), st.sampled_from([None, -15]))
+    def check(world: World, hops: int, known: int | None) -> None:
+        known_at = None if known is None else day(known)
+        duck, sparked = EngineData(world.inputs()), SparkData(world.inputs(), spark)
+        for p in (policy(WEIGHTED.replace("HOPS", str(hops))), policy(POINTS)):
+            assert_same(evaluate(duck, p, T0, known_at), evaluate(sparked, p, T0, known_at))
+        sparked.close()
+
+    check()
