@@ -8,6 +8,8 @@ here waits.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import types
 from typing import Any
 from urllib.parse import quote
@@ -202,3 +204,32 @@ def test_a_revoked_key_stops_working_after_the_ttl(demo_copy: World, clock: Cloc
     assert api_answer(world, "flight_ban", world.own, "relying_party") == (401, "unauthenticated")
     other = world.client.get(f"/v1/subjects/{world.own}", headers=world.headers("relying_party"))
     assert other.status_code == 401
+
+
+def test_a_check_waits_for_a_busy_store_and_is_still_logged(demo_copy: World) -> None:
+    """The audit batch is committed on the event loop only when the write lock is free; while
+    another writer holds it, the check waits (in a thread) and answers once its entry is in."""
+    database = demo_copy.engine.url.database
+    assert database
+    blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # another process writing, e.g. an ingest
+    released = threading.Event()
+
+    def release() -> None:
+        released.set()
+        blocker.execute("COMMIT")
+
+    timer = threading.Timer(0.5, release)
+    before = demo_copy.audit_seq()
+    timer.start()
+    try:
+        path = f"/v1/measures/flight_ban/check?subject={quote(demo_copy.own)}"
+        response = demo_copy.client.get(path, headers=demo_copy.headers("relying_party"))
+        answered_after_release = released.is_set()
+    finally:
+        timer.join()
+        blocker.close()
+    assert response.status_code == 200, response.text
+    assert answered_after_release
+    logged = demo_copy.audit_after(before)
+    assert [(e.action, e.outcome) for e in logged] == [("measure.check", "allowed")]

@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         svc.gate.warm()
         gc.freeze()
         yield
+        svc.audit.close()
 
     api = FastAPI(
         lifespan=lifespan,

@@ -4,6 +4,11 @@ Each request awaits the commit of its own entry, so nothing is answered that was
 entries that arrive while a batch is being written wait for the next batch, which is written in
 one transaction. Under load the batch grows and the cost per entry falls; when idle, a single
 entry is written at once.
+
+On SQLite the batch is committed on the event loop itself when the lock is free (a local commit
+is cheaper than the hand-off to a thread, which halved the gate check's throughput); when another
+writer holds the lock, and always on PostgreSQL (a network round trip), a thread waits for it
+so that the loop goes on serving.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 
 import sqlalchemy as sa
 
-from socialcredit.audit.log import Entry, append_entries
+from socialcredit.audit.log import Entry, append_entries, impatient, try_append_now
 
 
 class AuditWriter:
@@ -20,8 +25,14 @@ class AuditWriter:
         self.engine = engine
         self._pending: list[tuple[Entry, asyncio.Future[None]]] = []
         self._flushing = False
+        self._local = impatient(engine) if engine.dialect.name == "sqlite" else None
         self.batches = 0
         self.entries = 0
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
 
     async def record(self, entry: Entry) -> None:
         """Append `entry`; returns once it is committed (raises if it could not be)."""
@@ -36,8 +47,10 @@ class AuditWriter:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
+                entries = [e for e, _ in batch]
                 try:
-                    await asyncio.to_thread(append_entries, self.engine, [e for e, _ in batch])
+                    if not (self._local is not None and try_append_now(self._local, entries)):
+                        await asyncio.to_thread(append_entries, self.engine, entries)
                 except Exception as error:  # noqa: BLE001 - handed to every waiting request
                     for _, future in batch:
                         if not future.done():
