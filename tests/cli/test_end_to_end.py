@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
 import re
@@ -10,10 +11,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
 from socialcredit.settings import Settings
+from socialcredit.store.db import create_engine
+from socialcredit.store.schema import audit_log
 
 VILLAGE = Path(__file__).parents[1] / "fixtures" / "village"
 FATHER = "cn-rid:37108219800517011X"
@@ -310,3 +314,35 @@ def test_store_must_exist(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "store ready" in result.output
+
+
+def test_the_cli_reads_and_changes_are_in_the_audit_log(village: Scs, settings: Settings) -> None:
+    """The CLI reads the store with an operator's reach: its reads of personal data and its
+    changes are chained into the same audit log as the API's, as cli:<user>."""
+    village("check", "flight_ban", FATHER)
+    village("explain", FATHER, "--policy", "sesame")
+    village("subjects", "show", CHILD)
+    village("scores", "export", "--policy", "sesame")
+    engine = create_engine(settings)
+    try:
+        with engine.connect() as conn:
+            logged = conn.execute(
+                sa.select(audit_log.c.actor, audit_log.c.action, audit_log.c.target).order_by(
+                    audit_log.c.seq
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    actions = [(action, target) for _, action, target in logged]
+    assert {actor for actor, _, _ in logged} == {f"cli:{getpass.getuser()}"}
+    # the set-up: sources are not personal data; imports, ingests, policies, evaluations are
+    assert ("subjects.import", "subjects.csv: 7 accepted") in actions
+    assert sum(a == "evaluation.run" for a, _ in actions) == 4
+    assert actions[-4:] == [
+        ("measure.check", f"flight_ban {FATHER}"),
+        ("subject.report", FATHER),
+        ("subject.read", CHILD),
+        ("scores.export", actions[-1][1]),
+    ]
+    assert actions[-1][1].startswith("sesame: ")
+    assert "audit log verified" in village("audit", "verify")

@@ -135,6 +135,8 @@ def evaluate_command(
             engine_name=engine_name,
             spark_master=spark_master,
         )
+    for r in run.results:
+        s.log("evaluation.run", f"{r.policy.name} evaluation {r.evaluation_id}")
     print_run(run)
 
 
@@ -217,8 +219,10 @@ def scores_export_command(
     evaluation: EvaluationOption = None,
 ) -> None:
     """subject, score, tier, percentile, then one column per category."""
-    with state(ctx).engine().connect() as conn:
+    s = state(ctx)
+    with s.engine().connect() as conn:
         table = export_scores(conn, policy, evaluation)
+    s.log("scores.export", f"{policy}: {table.num_rows} subjects")
     write_table(table, fmt, out_file)
 
 
@@ -232,8 +236,10 @@ def decisions_export_command(
     measure: Annotated[str | None, typer.Option(help="Only this measure.")] = None,
 ) -> None:
     """measure, subject, cause_subject, kind, since: every measure in force."""
-    with state(ctx).engine().connect() as conn:
+    s = state(ctx)
+    with s.engine().connect() as conn:
         table = export_decisions(conn, policy, evaluation, measure)
+    s.log("decisions.export", f"{policy}: {table.num_rows} decisions")
     write_table(table, fmt, out_file)
 
 
@@ -250,8 +256,10 @@ def check_command(
     evaluation: EvaluationOption = None,
 ) -> None:
     """The gate check a relying party asks: does MEASURE apply to this subject? (JSON)"""
-    with state(ctx).engine().connect() as conn:
+    s = state(ctx)
+    with s.engine().connect() as conn:
         answer = check_measure(conn, measure, identifier, policy, evaluation)
+    s.log("measure.check", f"{measure} {answer['subject']}")
     out.print_json(json.dumps(answer))
 
 
@@ -264,8 +272,10 @@ def explain_command(
     records: Annotated[int, typer.Option(help="Records to show per factor.")] = 3,
 ) -> None:
     """Why this subject has its score, tier, lists and measures, record by record."""
-    with state(ctx).engine().connect() as conn:
+    s = state(ctx)
+    with s.engine().connect() as conn:
         report = explain_subject(conn, identifier, policy, evaluation)
+    s.log("subject.report", report.subject.identifier)
     if as_json:
         out.print_json(json.dumps(report_document(report)))
         return
