@@ -171,3 +171,11 @@ def test_too_many_conditions_in_one_measure() -> None:
     many = ", ".join(f"{{score_below: {n}}}" for n in range(63))
     found = problems(BASE.replace("when: {on_list: l}", "when: {any: [" + many + "]}"))
     assert "63 conditions" in found["measures[0].when"]
+
+
+def test_lint_gives_scoring_by_association_a_notice() -> None:
+    sesame = bundled_packs()["sesame"].policy
+    notices = [f for f in lint(sesame) if f.level == "notice"]
+    assert [f.key for f in notices] == [f"categories.{sesame.network_category}.network"]
+    assert "association" in notices[0].message
+    assert all(not f.key.endswith(".network") for f in lint(bundled_packs()["rongcheng"].policy))

@@ -84,6 +84,17 @@ def lint(policy: Policy) -> list[Finding]:
                         f"the scale's max {policy.scale.max}; no one can reach it",
                     )
                 )
+    network = policy.network_category
+    if network is not None:
+        add(
+            Finding(
+                "notice",
+                f"categories.{network}.network",
+                f"{network} scores subjects by their relationships' standing (association); "
+                "every report names the related subjects and what each passed on; audit its "
+                "impact before use",
+            )
+        )
     for i, definition in enumerate(policy.lists):
         if not definition.exit:
             add(
