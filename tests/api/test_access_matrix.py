@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from httpx import Response
+from httpx2 import Response
 
 from socialcredit.sharing.keys import PUBLIC_ROLE
 from socialcredit.store.schema import (
