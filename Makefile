@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
+BENCH  := $(VENV)/.installed-bench
 
 .PHONY: demo test lint typecheck pytest bench bench-gate clean
 
@@ -34,8 +35,15 @@ pytest: $(DEV)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_evaluate.py $(BENCH_ARGS)
+$(BENCH): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# Without SIZE: the demo-city benchmark (benchmarks/bench_evaluate.py), as before. With
+# SIZE=small|medium|province: the evaluation of a generated lake next to DuckDB's group-by,
+# pandas, Polars and Spark (benchmarks/bench_scale.py; installs the bench extra).
+bench: $(if $(SIZE),$(BENCH),$(STAMP))
+	$(BIN)/python benchmarks/$(if $(SIZE),bench_scale.py --size $(SIZE),bench_evaluate.py) $(BENCH_ARGS)
 
 # The gate check over HTTP next to a bare FastAPI endpoint and a raw ASGI app (needs wrk).
 bench-gate: $(STAMP)
