@@ -70,8 +70,12 @@ class World:
         return {**found, **extra}
 
     def actor(self, caller: str) -> str:
+        """How the audit log names the caller: a key that does not authenticate (revoked) is
+        `unverified:<prefix>`, since anyone can type another key's public prefix."""
         key = self.keys[caller]
-        return f"key:{key.split('_')[1]}" if key else "anonymous"
+        if not key:
+            return "anonymous"
+        return f"{'unverified' if caller == 'revoked' else 'key'}:{key.split('_')[1]}"
 
     def audit_seq(self) -> int:
         with self.engine.connect() as conn:

@@ -148,9 +148,18 @@ def test_auditors_see_aggregates_but_no_subject(site: Site) -> None:
 
 def test_subjects_and_keys_without_pages_may_not_see_the_dashboard(site: Site) -> None:
     assert site.client("subject").get("/dashboard").status_code == 403
-    bearer = {"Authorization": f"Bearer {site.keys['relying_party']}"}
-    answer = site.client().get("/dashboard", headers=bearer)
+    gate_only = site.client()
+    gate_only.cookies.set("scs_key", str(site.keys["relying_party"]))  # login gives no cookie
+    answer = gate_only.get("/dashboard")
     assert answer.status_code == 403 and "Not allowed" in answer.text
+    # pages read the cookie only, and the API the bearer header only
+    bearer = {"Authorization": f"Bearer {site.keys['operator']}"}
+    assert site.client().get("/dashboard", headers=bearer, follow_redirects=False).status_code in (
+        303,
+        401,
+    )
+    cookie_only = site.client("operator").get(f"/v1/subjects/{site.own}")
+    assert cookie_only.status_code == 401
 
 
 def test_the_report_shows_why_record_by_record_and_is_audited(site: Site) -> None:
@@ -242,3 +251,25 @@ def test_errors_are_pages_for_browsers_and_json_for_the_api(site: Site) -> None:
     assert bad.status_code == 422 and "Not understood" in bad.text
     api = client.get("/v1/no/such", headers={"accept": "text/html"})
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}],
+)
+def test_another_site_cannot_post_the_login_form(site: Site, headers: dict[str, str]) -> None:
+    """SameSite does not stop a cross-site form from logging a visitor in as someone else's
+    key: the form must come from this site."""
+    client = site.client()
+    answer = client.post(
+        "/login", data={"key": site.keys["subject"]}, headers=headers, follow_redirects=False
+    )
+    assert answer.status_code == 403
+    assert "scs_key" not in answer.headers.get("set-cookie", "")
+    same = client.post(
+        "/login",
+        data={"key": site.keys["subject"]},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert same.status_code == 303 and "scs_key" in same.headers["set-cookie"]

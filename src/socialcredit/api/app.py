@@ -9,14 +9,13 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from socialcredit.api import errors
+from socialcredit.api import docs, errors
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
 from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
 from socialcredit.api.routers import subjects as subject_routes
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
-from socialcredit.web import mount as mount_web
 
 DESCRIPTION = """
 An open, auditable social credit system. Every score is explained, every access is in a
@@ -57,7 +56,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         title="socialcredit",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served by api.docs, from this server
         openapi_url="/openapi.json",
         redoc_url=None,
     )
@@ -65,6 +64,11 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     errors.install(api)
     for module in (ingest, subject_routes, measures, lists, policies, evaluations, me, audit):
         api.include_router(module.router)
+    docs.mount(api)
+    # Imported here: the pages import the API's dependencies, so importing them at the top
+    # would make `import socialcredit.web` alone circular.
+    from socialcredit.web import mount as mount_web
+
     mount_web(api)
 
     @api.get("/healthz", include_in_schema=False)

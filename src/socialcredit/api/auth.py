@@ -20,9 +20,20 @@ def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The principal of the request's key. It is kept on the request, so that a refusal can be
-    audited with who was refused (`errors.refused`), also when the key itself is refused."""
-    key = credentials.credentials if credentials else request.cookies.get(COOKIE)
+    """The principal of the API request's bearer key. The API never reads the pages' cookie:
+    a script on any page of the origin (the API docs' included) cannot call it as the
+    logged-in user."""
+    return _principal(request, credentials.credentials if credentials else None)
+
+
+def page_caller(request: Request) -> Principal:
+    """The principal of a web page's request: the key in the `scs_key` cookie."""
+    return _principal(request, request.cookies.get(COOKIE))
+
+
+def _principal(request: Request, key: str | None) -> Principal:
+    """Resolve the key; it is kept on the request, so that a refusal can be audited with who
+    was refused (`errors.refused`), also when the key itself is refused."""
     if not key:
         request.state.principal = PUBLIC
         return PUBLIC
@@ -36,11 +47,12 @@ def caller(
 
 
 def unknown_key(key: str) -> Principal:
-    """How the audit log names a key that does not authenticate: by its public prefix when it
-    has the shape of one, never by its secret."""
+    """How the audit log names a key that does not authenticate: `unverified:<prefix>` when it
+    has the shape of one (anyone can type another's public prefix, so it is not `key:`), never
+    by its secret."""
     parts = key.split("_")
     prefix = parts[1][:16] if len(parts) >= 3 and parts[0] == "scs" else ""
-    return Principal(f"key:{prefix}" if prefix.isalnum() else "invalid key", "unknown")
+    return Principal(f"unverified:{prefix}" if prefix.isalnum() else "invalid key", "unknown")
 
 
 def purpose(
@@ -66,5 +78,6 @@ def requires(roles: tuple[str, ...], action: str) -> Any:
 
 
 Caller = Annotated[Principal, Depends(caller)]
+PageCaller = Annotated[Principal, Depends(page_caller)]
 Purpose = Annotated[str, Depends(purpose)]
 Svc = Annotated[Service, Depends(service)]

@@ -26,7 +26,7 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
-        400: "The body is not JSON (or not UTF-8)",
+        400: "The body cannot be decoded (not UTF-8); JSON that does not parse is a 422",
         401: "The key is missing, unknown or revoked",
         403: "The caller's role or grants do not allow this",
         404: "Not found",

@@ -26,7 +26,7 @@ from socialcredit.api.context import service
 from socialcredit.api.errors import refused, status_of
 from socialcredit.errors import Forbidden, SocialCreditError, Unauthenticated
 from socialcredit.sharing.access import OVERSIGHT, STAFF
-from socialcredit.sharing.keys import PUBLIC, Principal
+from socialcredit.sharing.keys import PUBLIC, PUBLIC_ROLE, Principal
 from socialcredit.timeutil import parse_instant
 from socialcredit.web import assets
 
@@ -89,12 +89,16 @@ def page(
     private: bool = True,
     **context: Any,
 ) -> Response:
-    """Render a template in the site layout. `private` pages are never cached."""
+    """Render a template in the site layout. `private` pages are never cached; a public page is
+    cached publicly only when rendered for an anonymous visitor (the header names who is logged
+    in, and a cached copy would also skip the read's audit entry)."""
     response = templates.TemplateResponse(
         request, template, {"who": who, **context}, status_code=status
     )
     response.headers.update(SECURITY_HEADERS)
-    response.headers["Cache-Control"] = "no-store" if private else "public, max-age=60"
+    shared = not private and who.role == PUBLIC_ROLE
+    response.headers["Cache-Control"] = "public, max-age=60" if shared else "no-store"
+    response.headers["Vary"] = "Cookie"
     return response
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from socialcredit.api.auth import Caller, Svc
+from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.dashboard import latest_listed, lowest_scores, policy_dashboard, summaries
 from socialcredit.errors import NotFound
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
@@ -26,7 +26,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 def dashboard(
     request: Request,
     svc: Svc,
-    who: Caller,
+    who: PageCaller,
     policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Response:
     require_role(who, OVERSIGHT, "the dashboard")

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from socialcredit.api.auth import Caller, Svc
+from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.rights.access import subject_document, subject_records, subject_scores
 from socialcredit.sharing.access import require_own
 from socialcredit.store.policies import get_policy
@@ -25,7 +25,7 @@ PREVIEW = 10
 
 
 @router.get("/me")
-def me(request: Request, svc: Svc, who: Caller) -> Response:
+def me(request: Request, svc: Svc, who: PageCaller) -> Response:
     with svc.engine.connect() as conn:
         subject = subject_by_id(conn, require_own(who))
         standing = sorted(  # scored first, then those with lists or measures
@@ -57,7 +57,7 @@ def me(request: Request, svc: Svc, who: Caller) -> Response:
 
 
 @router.get("/me/report")
-def my_report(request: Request, svc: Svc, who: Caller, policy: PolicyQuery = None) -> Response:
+def my_report(request: Request, svc: Svc, who: PageCaller, policy: PolicyQuery = None) -> Response:
     with svc.engine.connect() as conn:
         subject = subject_by_id(conn, require_own(who))
         context = report_context(conn, subject, policy)
@@ -69,7 +69,7 @@ def my_report(request: Request, svc: Svc, who: Caller, policy: PolicyQuery = Non
 def my_records(
     request: Request,
     svc: Svc,
-    who: Caller,
+    who: PageCaller,
     number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Response:
     with svc.engine.connect() as conn:

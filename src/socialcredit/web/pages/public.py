@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from socialcredit.api.auth import Caller, Svc
+from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.publish import public_list, public_lists
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
@@ -16,14 +16,14 @@ PAGE_SIZE = 50
 
 
 @router.get("/")
-def landing(request: Request, svc: Svc, who: Caller) -> Response:
+def landing(request: Request, svc: Svc, who: PageCaller) -> Response:
     with svc.engine.connect() as conn:
         found = public_lists(conn)
     return page(request, "landing.html", who, lists=found, title="Open, auditable social credit")
 
 
 @router.get("/lists")
-def lists(request: Request, svc: Svc, who: Caller) -> Response:
+def lists(request: Request, svc: Svc, who: PageCaller) -> Response:
     with svc.engine.connect() as conn:
         found = public_lists(conn)
     return page(request, "lists.html", who, lists=found, title="Public lists", nav="lists")
@@ -34,7 +34,7 @@ def public_list_page(
     request: Request,
     name: str,
     svc: Svc,
-    who: Caller,
+    who: PageCaller,
     policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Response:

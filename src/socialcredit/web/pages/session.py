@@ -1,8 +1,10 @@
 """Logging in with a key (the same keys as the API), and out.
 
 The key goes in the `scs_key` cookie: HttpOnly (no script reads it), SameSite=Strict (no other
-site can send it, so no form elsewhere can act with it), Path=/. The `caller` dependency reads it
-when a request has no bearer header.
+site can send it, so no form elsewhere can act with it), Path=/. Only the pages read it
+(`auth.page_caller`); the API takes bearer keys only. SameSite does not stop another site from
+posting a login form (which would log the visitor in as the attacker's key), so POSTs here must
+come from this site: `same_site` checks Sec-Fetch-Site or Origin.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from socialcredit.api.auth import COOKIE, Caller, Svc
-from socialcredit.errors import Unauthenticated
+from socialcredit.api.auth import COOKIE, PageCaller, Svc
+from socialcredit.errors import Forbidden, Unauthenticated
 from socialcredit.sharing.access import OVERSIGHT
 from socialcredit.sharing.keys import PUBLIC, Principal
 from socialcredit.web.render import PURPOSE, PageRoute, page
@@ -38,8 +40,22 @@ def _safe_next(target: str) -> str | None:
 
 
 @router.get("/login")
-def login_form(request: Request, who: Caller, next: str = "") -> Response:
+def login_form(request: Request, who: PageCaller, next: str = "") -> Response:
     return page(request, "login.html", who, title="Log in", next=next, message=None)
+
+
+def same_site(request: Request) -> None:
+    """Refuse a form posted from another site (login CSRF)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if fetch_site is not None:
+        ok = fetch_site in ("same-origin", "none")
+    elif origin is not None:
+        ok = origin == f"{request.url.scheme}://{request.url.netloc}"
+    else:
+        ok = True  # neither header: not a browser's cross-site form (curl, scripts)
+    if not ok:
+        raise Forbidden("this form may be posted only from this site")
 
 
 @router.post("/login")
@@ -49,6 +65,7 @@ def login(
     key: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    same_site(request)
     try:
         who = svc.keys.resolve(key.strip())
     except Unauthenticated as error:
@@ -59,7 +76,7 @@ def login(
     home = home_of(who)
     if home is None:
         return page(request, "no_pages.html", who, title="No pages for this key")
-    target = _safe_next(next) if home_of(who) else None
+    target = _safe_next(next)
     response = RedirectResponse(target or home, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -73,7 +90,8 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    same_site(request)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from socialcredit.api.auth import Caller, Svc
+from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.api.routers.subjects import open_subject
 from socialcredit.errors import NotFound
 from socialcredit.identifiers import parse
@@ -30,7 +30,9 @@ PolicyQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 @router.get("/subjects")
-def find(who: Caller, identifier: Annotated[str, Query(min_length=1, max_length=220)]) -> Response:
+def find(
+    who: PageCaller, identifier: Annotated[str, Query(min_length=1, max_length=220)]
+) -> Response:
     """The dashboard's search box: go to the subject's report."""
     require_role(who, STAFF, "opening a subject")
     canonical = str(parse(identifier.strip()))
@@ -39,7 +41,7 @@ def find(who: Caller, identifier: Annotated[str, Query(min_length=1, max_length=
 
 @router.get("/subjects/{identifier}")
 def report(
-    request: Request, identifier: str, svc: Svc, who: Caller, policy: PolicyQuery = None
+    request: Request, identifier: str, svc: Svc, who: PageCaller, policy: PolicyQuery = None
 ) -> Response:
     subject = open_subject(svc, who, identifier, "subject.report", PURPOSE)
     with svc.engine.connect() as conn:
