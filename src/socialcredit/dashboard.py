@@ -215,8 +215,12 @@ def measures_in_force(conn: sa.Connection, evaluation_id: int) -> list[MeasureIn
     return sorted(found, key=lambda m: (m.authority, -m.decisions, m.measure))
 
 
+MIN_GROUP = 5  # regions with fewer scored subjects are left out of the aggregates
+
+
 def scores_by_region(conn: sa.Connection, evaluation_id: int) -> list[RegionScores]:
-    """Mean and median score per region (regions as registered; by region code)."""
+    """Mean and median score per region (regions as registered; by region code); a region with
+    fewer than MIN_GROUP scored subjects is left out, so an aggregate never shows a person."""
     rows = conn.execute(
         sa.select(subject_table.c.region, outcome_scores.c.score, sa.func.count())
         .join(subject_table, subject_table.c.id == outcome_scores.c.subject_id)
@@ -229,6 +233,8 @@ def scores_by_region(conn: sa.Connection, evaluation_id: int) -> list[RegionScor
     out = []
     for region in sorted(by_region):
         pairs = by_region[region]
+        if sum(n for _, n in pairs) < MIN_GROUP:
+            continue  # a mean over one or two people is their score
         total = sum(n for _, n in pairs)
         mean = sum(s * n for s, n in pairs) / total
         out.append(RegionScores(region, total, mean, median(pairs)))

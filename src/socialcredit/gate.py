@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.identifiers import parse
+from socialcredit.publish import mask
 from socialcredit.store.evaluations import (
     Evaluation,
     evaluation_for,
@@ -30,7 +31,7 @@ from socialcredit.store.evaluations import (
 )
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.registry import find_subject, first_identifiers, resolve
-from socialcredit.store.schema import decisions, identifiers, policies
+from socialcredit.store.schema import decisions, identifiers, policies, subjects
 from socialcredit.timeutil import format_instant
 
 
@@ -90,9 +91,21 @@ def check_measure(
     chosen = choose(found, subject.id)
     cause = None
     if chosen is not None and chosen.cause_subject_id != subject.id:
-        cause = first_identifiers(conn, [chosen.cause_subject_id])[chosen.cause_subject_id]
+        cause = cause_names(conn, [chosen.cause_subject_id])[chosen.cause_subject_id]
     label = f"{stored.name} {evaluation.policy_version}"
-    return answer(measure, subject.identifier, label, evaluation.as_of, chosen, cause)
+    return answer(measure, str(parse(identifier)), label, evaluation.as_of, chosen, cause)
+
+
+def cause_names(conn: sa.Connection, subject_ids: Iterable[int]) -> dict[int, str]:
+    """How an answer names the subject whose conduct a collateral measure follows: a person's
+    identity number masked as public lists mask it (region and last four characters), an
+    organization's code in full. A gate needs the reason, not the relative's identity."""
+    ids = list(subject_ids)
+    names = first_identifiers(conn, ids)
+    kinds = dict(
+        conn.execute(sa.select(subjects.c.id, subjects.c.kind).where(subjects.c.id.in_(ids))).all()
+    )
+    return {sid: mask(name, kinds.get(sid, "person")) for sid, name in names.items()}
 
 
 def policy_with_measure(conn: sa.Connection, measure: str, policy: str | None) -> StoredPolicy:
@@ -122,7 +135,7 @@ class _Measure:
     evaluation: Evaluation
     policies_seen: int  # max(policies.id) when resolved: a new policy version re-resolves
     answers: dict[int, tuple[Decision, str | None]]  # subject id -> chosen decision, cause name
-    bodies: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # id -> name, JSON
+    bodies: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # asked -> it, JSON
     checked: float = 0.0  # monotonic time the evaluation was last confirmed current
 
 
@@ -137,7 +150,7 @@ class GateIndex:
     def __init__(self, engine: sa.Engine, refresh: float = 1.0) -> None:
         self.engine = engine
         self.refresh = refresh
-        self._subjects: dict[str, tuple[int, str]] | None = None  # identifier -> id, first
+        self._subjects: dict[str, int] | None = None  # canonical identifier -> subject id
         self._measures: dict[tuple[str, str | None], _Measure] = {}
         self._lock = threading.Lock()
 
@@ -149,14 +162,16 @@ class GateIndex:
     def check_json(
         self, measure: str, identifier: str, policy: str | None = None
     ) -> tuple[str, bytes]:
-        """The subject's first identifier and the answer as JSON, built once per evaluation."""
+        """The identifier asked about (canonical) and the answer as JSON, built once per
+        evaluation and identifier. The answer names the subject as the caller did: another of
+        the subject's identifiers is none of the gate's business."""
         entry = self._measure(measure, policy)
-        subject_id, first = self._subject(identifier)
-        found = entry.bodies.get(subject_id)
+        subject_id, asked = self._subject(identifier)
+        found = entry.bodies.get(asked)
         if found is None:
             chosen, cause = entry.answers.get(subject_id, (None, None))
-            document = answer(measure, first, entry.label, entry.evaluation.as_of, chosen, cause)
-            found = entry.bodies[subject_id] = (first, orjson.dumps(document))
+            document = answer(measure, asked, entry.label, entry.evaluation.as_of, chosen, cause)
+            found = entry.bodies[asked] = (asked, orjson.dumps(document))
         return found
 
     def warm(self) -> None:
@@ -167,27 +182,25 @@ class GateIndex:
     def _load_subjects(self) -> None:
         with self._lock, self.engine.connect() as conn:
             rows = conn.execute(sa.select(identifiers.c.identifier, identifiers.c.subject_id)).all()
-            firsts = first_identifiers(conn)
-        self._subjects = {r.identifier: (r.subject_id, firsts[r.subject_id]) for r in rows}
+        self._subjects = {r.identifier: r.subject_id for r in rows}
 
     def _subject(self, identifier: str) -> tuple[int, str]:
+        """The subject id and the canonical identifier."""
         if self._subjects is None:
             self._load_subjects()
         assert self._subjects is not None
-        found = self._subjects.get(identifier)
+        found = self._subjects.get(identifier)  # keys are canonical
         if found is not None:
-            return found
+            return found, identifier
         canonical = str(parse(identifier))
         found = self._subjects.get(canonical)
         if found is None:
             with self.engine.connect() as conn:
                 ids = resolve(conn, [canonical])
-                if canonical not in ids:
-                    raise NotFound(f"no subject with identifier {canonical}")
-                sid = ids[canonical]
-                found = (sid, first_identifiers(conn, [sid])[sid])
-            self._subjects[canonical] = found
-        return found
+            if canonical not in ids:
+                raise NotFound(f"no subject with identifier {canonical}")
+            found = self._subjects[canonical] = ids[canonical]
+        return found, canonical
 
     def _measure(self, measure: str, policy: str | None) -> _Measure:
         entry = self._measures.get((measure, policy))
@@ -229,7 +242,7 @@ def _answers(
         )
     chosen = {sid: choose(found, sid) for sid, found in by_subject.items()}
     causes = {d.cause_subject_id for sid, d in chosen.items() if d and d.cause_subject_id != sid}
-    names = first_identifiers(conn, causes) if causes else {}
+    names = cause_names(conn, causes) if causes else {}
     return {
         sid: (d, names[d.cause_subject_id] if d.cause_subject_id != sid else None)
         for sid, d in chosen.items()

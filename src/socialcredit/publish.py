@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import InvalidInput, NotFound
-from socialcredit.store.evaluations import latest_evaluation
-from socialcredit.store.policies import StoredPolicy, latest_policies
+from socialcredit.store.evaluations import Evaluation, latest_evaluation
+from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.schema import identifiers, outcome_lists, subjects
 from socialcredit.timeutil import format_instant
 
@@ -43,12 +43,16 @@ def public_lists(conn: sa.Connection) -> list[dict[str, Any]]:
             except NotFound:
                 size = None
             else:
-                size = conn.execute(
-                    sa.select(sa.func.count()).where(
-                        outcome_lists.c.evaluation_id == evaluation.id,
-                        outcome_lists.c.list_name == listed.name,
-                    )
-                ).scalar_one()
+                size = (
+                    None
+                    if not _evaluated_public(conn, evaluation, listed.name)
+                    else conn.execute(
+                        sa.select(sa.func.count()).where(
+                            outcome_lists.c.evaluation_id == evaluation.id,
+                            outcome_lists.c.list_name == listed.name,
+                        )
+                    ).scalar_one()
+                )
             out.append(
                 {
                     "list": listed.name,
@@ -60,6 +64,22 @@ def public_lists(conn: sa.Connection) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def _size(conn: sa.Connection, evaluation: Evaluation, name: str) -> int | None:
+    if not _evaluated_public(conn, evaluation, name):
+        return None
+    count = sa.select(sa.func.count()).where(
+        outcome_lists.c.evaluation_id == evaluation.id, outcome_lists.c.list_name == name
+    )
+    return int(conn.execute(count).scalar_one())
+
+
+def _evaluated_public(conn: sa.Connection, evaluation: Evaluation, name: str) -> bool:
+    """Whether the policy version that was evaluated declared the list public: a new version
+    that makes a list public does not publish what an older version computed."""
+    evaluated = get_policy(conn, evaluation.policy_name, evaluation.policy_version).policy
+    return any(li.name == name and li.public for li in evaluated.lists)
 
 
 def _public_policy(conn: sa.Connection, name: str, policy: str | None) -> StoredPolicy:
@@ -86,6 +106,12 @@ def public_list(
         raise InvalidInput("size", f"must be between 1 and {MAX_PAGE}")
     stored = _public_policy(conn, name, policy)
     evaluation = latest_evaluation(conn, stored.name)
+    if not _evaluated_public(conn, evaluation, name):
+        raise NotFound(
+            f"{stored.name} {stored.version} publishes {name!r}, but its current evaluation is "
+            f"of version {evaluation.policy_version}, which does not; it is published from "
+            "the first evaluation of a version that does"
+        )
     where = sa.and_(
         outcome_lists.c.evaluation_id == evaluation.id, outcome_lists.c.list_name == name
     )

@@ -112,9 +112,13 @@ def test_the_fast_path_answers_what_the_cli_answers(demo: World) -> None:
     applies = [api_answer(demo, m, s)[1]["applies"] for m, s in with_decision[:50]]
     assert all(applies)
     checks = [e for e in demo.audit_after(seq) if e.action == "measure.check"]
-    answered = len(cases) - len(unknown) + len(applies)
-    assert len(checks) == answered
-    assert all(e.actor == demo.actor("admin") and e.outcome == "allowed" for e in checks)
+    # every check is logged: answered ones as allowed, and those about a subject that is not
+    # registered (probing who is) or a measure no policy declares as not_found
+    assert len(checks) == len(cases) + len(applies)
+    assert all(e.actor == demo.actor("admin") for e in checks)
+    outcomes = [e.outcome for e in checks]
+    assert outcomes.count("not_found") == len(unknown)
+    assert outcomes.count("allowed") == len(checks) - len(unknown)
     assert checks[0].target == " ".join(with_decision[0])
 
 
@@ -233,3 +237,44 @@ def test_a_check_waits_for_a_busy_store_and_is_still_logged(demo_copy: World) ->
     assert answered_after_release
     logged = demo_copy.audit_after(before)
     assert [(e.action, e.outcome) for e in logged] == [("measure.check", "allowed")]
+
+
+@pytest.mark.parametrize(
+    ("subject", "status", "outcome"),
+    [("%00", 422, "invalid"), ("cn-rid:garbage", 422, "invalid"), ("ext:nobody", 404, "not_found")],
+)
+def test_questions_that_get_no_answer_are_logged_too(
+    demo: World, subject: str, status: int, outcome: str
+) -> None:
+    """Probing who is registered leaves a trace; a NUL byte cannot break the log."""
+    seq = demo.audit_seq()
+    path = f"/v1/measures/flight_ban/check?subject={subject}"
+    response = demo.client.get(path, headers=demo.headers("relying_party"))
+    assert response.status_code == status, response.text
+    logged = demo.audit_after(seq)
+    assert [(e.action, e.outcome) for e in logged] == [("measure.check", outcome)]
+    assert "\x00" not in logged[0].target
+
+
+def test_the_answer_names_the_subject_as_asked_and_masks_a_person_who_caused_it(
+    demo: World,
+) -> None:
+    with demo.engine.connect() as conn:
+        child = conn.execute(
+            sa.select(identifiers.c.identifier)
+            .join(decisions, decisions.c.subject_id == identifiers.c.subject_id)
+            .join(evaluations, evaluations.c.id == decisions.c.evaluation_id)
+            .where(
+                evaluations.c.current,
+                decisions.c.measure == "private_school_exclusion",
+                decisions.c.cause_subject_id != decisions.c.subject_id,
+            )
+            .limit(1)
+        ).scalar()
+    if child is None:
+        pytest.skip("the demo put no child under a collateral school exclusion")
+    path = f"/v1/measures/private_school_exclusion/check?subject={quote(child.lower())}"
+    answer = demo.client.get(path, headers=demo.headers("admin")).json()
+    assert answer["subject"] == child  # canonical form of what was asked
+    cause = answer["cause_subject"]
+    assert cause.startswith("cn-rid:") and "********" in cause

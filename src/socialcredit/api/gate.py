@@ -9,9 +9,10 @@ is in the audit log before the answer leaves.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,17 +21,24 @@ from socialcredit.api.auth import unknown_key
 from socialcredit.api.context import Service
 from socialcredit.api.errors import body, status_of
 from socialcredit.audit.log import Entry
-from socialcredit.errors import Forbidden, InvalidInput, SocialCreditError, Unauthenticated
+from socialcredit.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SocialCreditError,
+    Unauthenticated,
+)
 from socialcredit.sharing.access import require_measure
 from socialcredit.sharing.keys import PUBLIC, Principal
 
+log = logging.getLogger("socialcredit.api")
 PATH = re.compile(r"^/v1/measures/([^/]+)/check$")
 ACTION = "measure.check"
 
 
 async def refuse(svc: Service, principal: Principal, target: str, purpose: str) -> None:
     await svc.audit.record(
-        Entry.now(principal.name, principal.role, ACTION, target[:300], purpose, "refused")
+        Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
     )
 
 
@@ -41,15 +49,25 @@ async def gate_check_json(
     subject: str,
     purpose: str,
     policy: str | None = None,
+    log_refusal: bool = True,
 ) -> bytes:
-    """The answer as JSON, once the check (or its refusal) is in the audit log."""
+    """The answer as JSON, once the check is in the audit log: allowed, refused, or asked about
+    a subject that is not registered (`not_found`) or not an identifier (`invalid`), so that
+    probing who is registered leaves a trace too."""
     try:
         require_measure(principal, measure)
     except (Forbidden, Unauthenticated):
-        await refuse(svc, principal, f"{measure} {subject}", purpose)
+        if log_refusal:  # the FastAPI route's error handler logs its refusals itself
+            await refuse(svc, principal, f"{measure} {subject}", purpose)
         raise
-    first, answer = svc.gate.check_json(measure, subject, policy)
-    target = f"{measure} {first}"
+    try:
+        asked, answer = svc.gate.check_json(measure, subject, policy)
+    except SocialCreditError as error:
+        outcome = "not_found" if isinstance(error, NotFound) else "invalid"
+        entry = Entry.now(principal.name, principal.role, ACTION, f"{measure} {subject}", purpose)
+        await svc.audit.record(entry._replace(outcome=outcome))
+        raise
+    target = f"{measure} {asked}"
     await svc.audit.record(Entry.now(principal.name, principal.role, ACTION, target, purpose))
     return answer
 
@@ -62,8 +80,9 @@ async def gate_check(
     purpose: str,
     policy: str | None = None,
 ) -> dict[str, Any]:
+    """The FastAPI route's path (the fast path usually answers first): the same answer."""
     document: dict[str, Any] = orjson.loads(
-        await gate_check_json(svc, principal, measure, subject, purpose, policy)
+        await gate_check_json(svc, principal, measure, subject, purpose, policy, False)
     )
     return document
 
@@ -83,7 +102,8 @@ class FastGate:
         if matched is None:
             await self.app(scope, receive, send)
             return
-        status, payload = await self._answer(scope, unquote(matched.group(1)))
+        # the server has already percent-decoded the path: decode nothing twice
+        status, payload = await self._answer(scope, matched.group(1))
         await send(
             {
                 "type": "http.response.start",
@@ -108,8 +128,10 @@ class FastGate:
             for name, value in scope["headers"]:
                 if name == b"authorization":
                     key = _bearer(value)
-                elif name == b"x-purpose":
-                    purpose = value.decode("latin-1")[:300]
+                elif name == b"x-purpose" and value:
+                    purpose = value.decode("latin-1")
+                    if len(purpose) > 300:
+                        raise InvalidInput("X-Purpose", "at most 300 characters")
             if key is not None:
                 try:
                     principal = self.svc.keys.resolve(key)
@@ -126,6 +148,9 @@ class FastGate:
             if isinstance(error, InvalidInput):
                 details = [{"field": error.field, "reason": error.reason}]
             return status_of(error), body(error.code, error.message, details)
+        except Exception:
+            log.exception("unexpected error in a gate check of %s", measure)
+            return 500, body("internal", "internal error; it has been logged")
 
 
 def _query(raw: bytes) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ processes (servers, the CLI) may append to the same chain.
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -52,11 +53,29 @@ class Entry(NamedTuple):  # a tuple: cheap to make on every gate check
         purpose: str,
         outcome: str = "allowed",
     ) -> Entry:
-        return cls(time.time_ns() // 1000, actor, role, action, target, purpose, outcome)
+        """An entry stamped now. Text that callers control (target, purpose) is cleaned of
+        control characters and lone surrogates (PostgreSQL refuses NUL) and cut to the
+        columns' lengths, so that no caller's input can make an append fail."""
+        return cls(
+            time.time_ns() // 1000,
+            _clean(actor, 200),
+            _clean(role, 32),
+            _clean(action, 64),
+            _clean(target, 300),
+            _clean(purpose, 300),
+            outcome,
+        )
 
     @property
     def at(self) -> datetime:
         return from_us(self.at_us)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _clean(text: str, limit: int) -> str:
+    return _UNSAFE.sub("\ufffd", text[:limit]) if not text.isprintable() else text[:limit]
 
 
 def entry_hash(seq: int, entry: Entry, prev_hash: str) -> str:

@@ -47,14 +47,20 @@ class AuditWriter:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                entries = [e for e, _ in batch]
                 try:
-                    if not (self._local is not None and try_append_now(self._local, entries)):
-                        await asyncio.to_thread(append_entries, self.engine, entries)
-                except Exception as error:  # noqa: BLE001 - handed to every waiting request
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
+                    await self._write([e for e, _ in batch])
+                except Exception as error:  # noqa: BLE001 - handed to the waiting requests
+                    if len(batch) == 1:
+                        batch[0][1].set_exception(error)
+                        continue
+                    # One bad entry must not fail the others: write them one by one.
+                    for entry, future in batch:
+                        try:
+                            await self._write([entry])
+                        except Exception as single:  # noqa: BLE001 - to its own request
+                            future.set_exception(single)
+                        else:
+                            future.set_result(None)
                     continue
                 self.batches += 1
                 self.entries += len(batch)
@@ -63,3 +69,7 @@ class AuditWriter:
                         future.set_result(None)
         finally:
             self._flushing = False
+
+    async def _write(self, entries: list[Entry]) -> None:
+        if not (self._local is not None and try_append_now(self._local, entries)):
+            await asyncio.to_thread(append_entries, self.engine, entries)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.context import Service
 from socialcredit.api.models import ERRORS, SubjectOut
+from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.reports import explain_subject, report_document
 from socialcredit.rights.access import (
     subject_document,
@@ -37,10 +38,16 @@ def open_subject(
     svc: Service, who: Principal, identifier: str, action: str, purpose: str
 ) -> Subject:
     """Authorize, find and audit the subject (authorization first: a refusal says nothing
-    about whether the subject exists; the error handler audits it)."""
-    canonical = require_subject(who, identifier, action)
-    with svc.engine.connect() as conn:
-        subject = find_subject(conn, canonical)
+    about whether the subject exists; the error handler audits it). Asking about a subject
+    that is not registered, or about something that is not an identifier, is logged too."""
+    try:
+        canonical = require_subject(who, identifier, action)
+        with svc.engine.connect() as conn:
+            subject = find_subject(conn, canonical)
+    except (NotFound, InvalidInput) as error:
+        outcome = "not_found" if isinstance(error, NotFound) else "invalid"
+        svc.log(who, action, identifier, purpose, outcome)
+        raise
     svc.log(who, action, subject.identifier, purpose)
     return subject
 
