@@ -241,7 +241,12 @@ def scs_evaluate(job: Job, spark: bool) -> int:
         from socialcredit.engine.spark import spark_session
         from socialcredit.lake.spark import spark_lake_data
 
-        data = spark_lake_data(spark_session(), str(job.lake), Inputs.from_rows())
+        # Local mode's driver heap is 2 GB unless SCS_BENCH_SPARK_MEMORY says otherwise: the
+        # outcome tables are collected there (docs/scale.md, "Spark"), which at medium size
+        # needs more.
+        memory = os.environ.get("SCS_BENCH_SPARK_MEMORY", "2g")
+        session = spark_session(config={"spark.driver.memory": memory})
+        data = spark_lake_data(session, str(job.lake), Inputs.from_rows())
     else:
         data = lake_data(Lake(job.lake), Inputs.from_rows())
     outcome = evaluate(data, job.policy, job.as_of)
