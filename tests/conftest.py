@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +37,20 @@ def _postgres_admin() -> sa.Engine | None:
     return engine
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A database of its own for this test session, dropped at the end."""
+@contextmanager
+def own_postgres_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of the caller's own, dropped afterwards (its URL); skipped with the
+    reason when the server is absent, failed instead under SCS_REQUIRE_POSTGRES=1."""
     admin = _postgres_admin()
     if admin is None:
         if os.environ.get("SCS_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required (SCS_REQUIRE_POSTGRES=1) but {PG_URL} is down")
         pytest.skip(f"PostgreSQL is not reachable at {PG_URL}")
-    name = f"scs_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(
@@ -60,6 +61,13 @@ def postgres_database() -> Iterator[str]:
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test session, dropped at the end."""
+    with own_postgres_database("scs_test") as url:
+        yield url
 
 
 def _fresh_postgres(url: str) -> None:

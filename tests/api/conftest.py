@@ -10,7 +10,6 @@ wiped by other tests' fixtures).
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from socialcredit.settings import Settings
 from socialcredit.sharing.keys import create_key, revoke_key
 from socialcredit.store.db import create_engine, init_store
 from socialcredit.store.schema import audit_log, decisions, identifiers, relationships
-from tests.conftest import PG_URL, _postgres_admin
+from tests.conftest import own_postgres_database
 
 VILLAGE = Path(__file__).parents[1] / "fixtures" / "village"
 PACKS = Path(__file__).parents[2] / "src" / "socialcredit" / "policy" / "packs"
@@ -254,28 +253,8 @@ def build_village(settings: Settings) -> None:
 @pytest.fixture(scope="session")
 def village_pg_url() -> Iterator[str]:
     """A PostgreSQL database of the service tests' own, dropped at the end."""
-    import os
-
-    admin = _postgres_admin()
-    if admin is None:
-        if os.environ.get("SCS_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (SCS_REQUIRE_POSTGRES=1) but {PG_URL} is down")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_URL}")
-    name = f"scs_api_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with own_postgres_database("scs_api") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
