@@ -92,17 +92,9 @@ def run_evaluations(
         begun = now()
         outcome = evaluate(data, policy.policy, run.as_of, run.known_at)
         clock_store = time.perf_counter()
-        with engine.begin() as conn:
-            evaluation_id = save_evaluation(
-                conn,
-                policy,
-                outcome,
-                known_at=run.known_at,
-                current=known_at is None,
-                started_at=begun,
-                finished_at=now(),
-                engine=data.engine,
-            )
+        evaluation_id = store_outcome(
+            engine, policy, outcome, run.known_at, known_at is None, begun, data.engine
+        )
         outcome.timings["store"] = time.perf_counter() - clock_store
         seconds = time.perf_counter() - clock
         run.timings[policy.name] = seconds
@@ -119,3 +111,26 @@ def engine_data(
     return EngineData(
         inputs, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
     )
+
+
+def store_outcome(
+    engine: sa.Engine,
+    policy: StoredPolicy,
+    outcome: Outcome,
+    known_at: datetime,
+    current: bool,
+    started_at: datetime,
+    engine_name: str,
+) -> int:
+    """Store one evaluation's outcome in a transaction of its own; returns its id."""
+    with engine.begin() as conn:
+        return save_evaluation(
+            conn,
+            policy,
+            outcome,
+            known_at=known_at,
+            current=current,
+            started_at=started_at,
+            finished_at=now(),
+            engine=engine_name,
+        )

@@ -130,8 +130,40 @@ class PlanData(Protocol):
     def cache(self, table: ibis.Table) -> ibis.Table: ...
 
 
+def check_extra(extra: Mapping[str, str]) -> None:
+    unknown = sorted(set(extra) - set(SCHEMAS))
+    if unknown:
+        raise TypeError(f"unknown tables: {unknown}")
+
+
+class Registered:
+    """What the engines' data share once their tables are registered (`table` is theirs)."""
+
+    inputs: Inputs
+    extra: Mapping[str, str]
+    _types: list[str] | None
+
+    def table(self, name: str) -> ibis.Table:
+        raise NotImplementedError
+
+    @property
+    def has_supersessions(self) -> bool:
+        return "supersessions" in self.extra or self.inputs.supersessions.num_rows > 0
+
+    def cache(self, table: ibis.Table) -> ibis.Table:
+        """Materialize a stage that later ones read more than once."""
+        return table.cache()
+
+    def record_types(self) -> list[str]:
+        """The distinct record types in the log (a small list; the type map is built from it)."""
+        if self._types is None:
+            types = self.table("records").select("type").distinct().to_pyarrow()
+            self._types = sorted(types.column("type").to_pylist())
+        return self._types
+
+
 @dataclass
-class EngineData:
+class EngineData(Registered):
     """Inputs registered with an Ibis backend; build once, evaluate many policies.
 
     `extra` adds rows to a table without loading them: per table name, a DuckDB query with the
@@ -157,9 +189,7 @@ class EngineData:
             options["memory_limit"] = self.memory_limit
         if self.temp_directory:
             options["temp_directory"] = self.temp_directory
-        unknown = sorted(set(self.extra) - set(SCHEMAS))
-        if unknown:
-            raise TypeError(f"unknown tables: {unknown}")
+        check_extra(self.extra)
         self.con = ibis.duckdb.connect(**options)
         for name, schema in SCHEMAS.items():
             if name not in self.extra:
@@ -175,19 +205,11 @@ class EngineData:
             self.con.raw_sql(view)
 
     @property
-    def has_supersessions(self) -> bool:
-        return "supersessions" in self.extra or self.inputs.supersessions.num_rows > 0
-
-    @property
     def engine(self) -> str:
         return "duckdb"
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
-
-    def cache(self, table: ibis.Table) -> ibis.Table:
-        """Materialize a stage that later ones read more than once."""
-        return table.cache()
 
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table (e.g. only the records a subset evaluation needs),
@@ -196,10 +218,3 @@ class EngineData:
         name = "_records_inputs" if "records" in self.extra else "records"
         self.con.create_table(name, obj=self.inputs.records, temp=True, overwrite=True)
         self._types = None
-
-    def record_types(self) -> list[str]:
-        """The distinct record types in the log (a small list; the type map is built from it)."""
-        if self._types is None:
-            types = self.table("records").select("type").distinct().to_pyarrow()
-            self._types = sorted(types.column("type").to_pylist())
-        return self._types

@@ -24,7 +24,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from socialcredit.engine.data import SCHEMAS, Inputs
+from socialcredit.engine.data import SCHEMAS, Inputs, Registered, check_extra
 from socialcredit.errors import InvalidInput
 
 LOCAL = "local[2]"
@@ -70,7 +70,7 @@ def spark_session(
 
 
 @dataclass
-class SparkData:
+class SparkData(Registered):
     """Inputs registered with a SparkSession through Ibis; build once, evaluate many policies."""
 
     inputs: Inputs
@@ -82,9 +82,7 @@ class SparkData:
     _types: list[str] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.extra) - set(SCHEMAS))
-        if unknown:
-            raise TypeError(f"unknown tables: {unknown}")
+        check_extra(self.extra)
         from socialcredit.engine.spark_backend import connect
 
         self.con = connect(self.session)
@@ -109,19 +107,11 @@ class SparkData:
         self.session.createDataFrame(table).createOrReplaceTempView(name)
 
     @property
-    def has_supersessions(self) -> bool:
-        return "supersessions" in self.extra or self.inputs.supersessions.num_rows > 0
-
-    @property
     def engine(self) -> str:
         return "spark"
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(self.view(name))
-
-    def cache(self, table: ibis.Table) -> ibis.Table:
-        """Materialize a stage that later ones read more than once (Spark's cache)."""
-        return table.cache()
 
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table, keeping the registry already registered."""
@@ -129,12 +119,6 @@ class SparkData:
         name = "records_inputs" if "records" in self.extra else "records"
         self._register(self.view(name), self.inputs.records)
         self._types = None
-
-    def record_types(self) -> list[str]:
-        if self._types is None:
-            types = self.table("records").select("type").distinct().to_pyarrow()
-            self._types = sorted(types.column("type").to_pylist())
-        return self._types
 
     def close(self) -> None:
         """Drop this instance's views (the session stays up for others)."""

@@ -28,9 +28,9 @@ from socialcredit.lake.layout import Lake
 from socialcredit.lake.read import lake_data
 from socialcredit.lake.spark import spark_lake_data
 from socialcredit.lake.write import write_atomic
+from socialcredit.runs import store_outcome
 from socialcredit.settings import Settings
 from socialcredit.store.db import snapshot
-from socialcredit.store.evaluations import save_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
 from socialcredit.store.snapshot import load_inputs
 from socialcredit.timeutil import format_instant, now
@@ -132,17 +132,9 @@ def run_lake_evaluations(
         result = LakeResult(policy, outcome, folder, 0.0)
         if store:
             saved = time.perf_counter()
-            with engine.begin() as conn:
-                result.evaluation_id = save_evaluation(
-                    conn,
-                    policy,
-                    outcome,
-                    known_at=run.known_at,
-                    current=known_at is None,
-                    started_at=begun,
-                    finished_at=now(),
-                    engine=data.engine,
-                )
+            result.evaluation_id = store_outcome(
+                engine, policy, outcome, run.known_at, known_at is None, begun, data.engine
+            )
             run.stage(f"{policy.name}: store", saved)
         result.seconds = time.perf_counter() - clock
         run.results.append(result)
