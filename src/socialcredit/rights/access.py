@@ -39,9 +39,11 @@ def subject_document(subject: Subject) -> dict[str, Any]:
 
 
 def subject_scores(
-    conn: sa.Connection, subject: Subject, policy: str | None = None
+    conn: sa.Connection, subject: Subject, policy: str | None = None, standing_first: bool = False
 ) -> list[dict[str, Any]]:
-    """The subject's standing under each policy in force (or one), from its current evaluation."""
+    """The subject's standing under each policy in force (or one), from its current evaluation;
+    by policy name, or with `standing_first` the policies that score the subject first, then
+    those under which it is listed or restricted, then the rest (how the pages show them)."""
     stored = latest_policies(conn, [policy] if policy else None)
     out = []
     for p in stored:
@@ -96,6 +98,8 @@ def subject_scores(
                 ],
             }
         )
+    if standing_first:
+        out.sort(key=lambda s: (s["score"] is None, not (s["lists"] or s["measures"]), s["policy"]))
     return out
 
 

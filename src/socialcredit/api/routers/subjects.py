@@ -11,9 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc
-from socialcredit.api.context import Service
 from socialcredit.api.models import ERRORS, SubjectOut
-from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.reports import explain_subject, report_document
 from socialcredit.rights.access import (
     subject_document,
@@ -21,9 +19,6 @@ from socialcredit.rights.access import (
     subject_records,
     subject_scores,
 )
-from socialcredit.sharing.access import require_subject
-from socialcredit.sharing.keys import Principal
-from socialcredit.store.registry import Subject, find_subject
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"], responses=ERRORS)
 
@@ -34,28 +29,10 @@ OptionalPolicy = Annotated[
 Identifier = Annotated[str, "scheme:value"]
 
 
-def open_subject(
-    svc: Service, who: Principal, identifier: str, action: str, purpose: str
-) -> Subject:
-    """Authorize, find and audit the subject (authorization first: a refusal says nothing
-    about whether the subject exists; the error handler audits it). Asking about a subject
-    that is not registered, or about something that is not an identifier, is logged too."""
-    try:
-        canonical = require_subject(who, identifier, action)
-        with svc.engine.connect() as conn:
-            subject = find_subject(conn, canonical)
-    except (NotFound, InvalidInput) as error:
-        outcome = "not_found" if isinstance(error, NotFound) else "invalid"
-        svc.log(who, action, identifier, purpose, outcome)
-        raise
-    svc.log(who, action, subject.identifier, purpose)
-    return subject
-
-
 @router.get("/{identifier}", response_model=SubjectOut)
 def get_subject(identifier: Identifier, svc: Svc, who: Caller, purpose: Purpose) -> Any:
     """The subject's registry entry."""
-    subject = open_subject(svc, who, identifier, "subject.read", purpose)
+    subject = svc.open_subject(who, identifier, "subject.read", purpose)
     return subject_document(subject)
 
 
@@ -68,7 +45,7 @@ def get_scores(
     policy: OptionalPolicy = None,
 ) -> list[dict[str, Any]]:
     """Score, tier, percentile, categories, lists and measures under each policy in force."""
-    subject = open_subject(svc, who, identifier, "subject.scores", purpose)
+    subject = svc.open_subject(who, identifier, "subject.scores", purpose)
     with svc.engine.connect() as conn:
         return subject_scores(conn, subject, policy)
 
@@ -84,7 +61,7 @@ def get_report(
 ) -> dict[str, Any]:
     """Why the subject has its score: the factors that raised and lowered it, record by
     record, its lists and measures with reasons, and the relationships that shaped it."""
-    subject = open_subject(svc, who, identifier, "subject.report", purpose)
+    subject = svc.open_subject(who, identifier, "subject.report", purpose)
     with svc.engine.connect() as conn:
         return report_document(explain_subject(conn, subject.identifier, policy, evaluation))
 
@@ -94,7 +71,7 @@ def get_history(
     identifier: Identifier, svc: Svc, who: Caller, purpose: Purpose, policy: PolicyQuery
 ) -> list[dict[str, Any]]:
     """The subject's score in every stored evaluation of the policy, by as_of."""
-    subject = open_subject(svc, who, identifier, "subject.history", purpose)
+    subject = svc.open_subject(who, identifier, "subject.history", purpose)
     with svc.engine.connect() as conn:
         return subject_history(conn, subject, policy)
 
@@ -109,6 +86,6 @@ def get_records(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> dict[str, Any]:
     """The records sources sent about the subject, newest first, with their status."""
-    subject = open_subject(svc, who, identifier, "subject.records", purpose)
+    subject = svc.open_subject(who, identifier, "subject.records", purpose)
     with svc.engine.connect() as conn:
         return subject_records(conn, subject, limit, offset)

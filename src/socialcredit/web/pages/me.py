@@ -28,10 +28,7 @@ PREVIEW = 10
 def me(request: Request, svc: Svc, who: PageCaller) -> Response:
     with svc.engine.connect() as conn:
         subject = subject_by_id(conn, require_own(who))
-        standing = sorted(  # scored first, then those with lists or measures
-            subject_scores(conn, subject),
-            key=lambda s: (s["score"] is None, not (s["lists"] or s["measures"]), s["policy"]),
-        )
+        standing = subject_scores(conn, subject, standing_first=True)
         records = subject_records(conn, subject, PREVIEW, 0)
         policies = {
             s["policy"]: get_policy(conn, s["policy"], s["policy_version"]).policy for s in standing

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
-from socialcredit.api.routers.subjects import open_subject
 from socialcredit.errors import NotFound
 from socialcredit.identifiers import parse
 from socialcredit.reports import explain_subject, report_document
@@ -43,7 +42,7 @@ def find(
 def report(
     request: Request, identifier: str, svc: Svc, who: PageCaller, policy: PolicyQuery = None
 ) -> Response:
-    subject = open_subject(svc, who, identifier, "subject.report", PURPOSE)
+    subject = svc.open_subject(who, identifier, "subject.report", PURPOSE)
     with svc.engine.connect() as conn:
         context = report_context(conn, subject, policy)
     return page(
@@ -58,10 +57,7 @@ def report(
 
 def report_context(conn: sa.Connection, subject: Subject, policy: str | None) -> dict[str, Any]:
     """Everything the report page shows, from the same services as `/v1/.../report`."""
-    standing = sorted(  # scored first, then those with lists or measures
-        subject_scores(conn, subject),
-        key=lambda s: (s["score"] is None, not (s["lists"] or s["measures"]), s["policy"]),
-    )
+    standing = subject_scores(conn, subject, standing_first=True)
     if not standing:
         raise NotFound("no policy in force has a current evaluation")
     if policy is None:
