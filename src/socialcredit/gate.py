@@ -154,11 +154,6 @@ class GateIndex:
         self._measures: dict[tuple[str, str | None], _Measure] = {}
         self._lock = threading.Lock()
 
-    def check(self, measure: str, identifier: str, policy: str | None = None) -> dict[str, Any]:
-        """The answer as a document (the same as `check_measure` gives)."""
-        result: dict[str, Any] = orjson.loads(self.check_json(measure, identifier, policy)[1])
-        return result
-
     def check_json(
         self, measure: str, identifier: str, policy: str | None = None
     ) -> tuple[str, bytes]:

@@ -26,8 +26,6 @@ class AuditWriter:
         self._pending: list[tuple[Entry, asyncio.Future[None]]] = []
         self._flushing = False
         self._local = impatient(engine) if engine.dialect.name == "sqlite" else None
-        self.batches = 0
-        self.entries = 0
 
     def close(self) -> None:
         if self._local is not None:
@@ -62,8 +60,6 @@ class AuditWriter:
                         else:
                             future.set_result(None)
                     continue
-                self.batches += 1
-                self.entries += len(batch)
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
