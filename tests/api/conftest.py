@@ -26,6 +26,7 @@ from socialcredit.cli import app as cli
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import create_key, revoke_key
 from socialcredit.store.db import create_engine, init_store
+from socialcredit.store.evaluations import latest_evaluation
 from socialcredit.store.schema import audit_log, decisions, identifiers, relationships
 from tests.conftest import own_postgres_database
 
@@ -178,6 +179,26 @@ def write_keys(settings: Settings, keys: dict[str, str | None]) -> None:
     )
 
 
+def own_ban(conn: sa.Connection) -> str:
+    """A person under MEASURE for their own conduct in the current national evaluation (not
+    in an older one: a store may hold several)."""
+    return str(
+        conn.execute(
+            sa.select(identifiers.c.identifier)
+            .join(decisions, decisions.c.subject_id == identifiers.c.subject_id)
+            .where(
+                decisions.c.evaluation_id == latest_evaluation(conn, "national").id,
+                decisions.c.measure == MEASURE,
+                decisions.c.cause_subject_id == decisions.c.subject_id,
+                identifiers.c.ordinal == 0,
+                identifiers.c.identifier.like("cn-rid:%"),
+            )
+            .order_by(identifiers.c.identifier)
+            .limit(1)
+        ).scalar_one()
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """The demo city with a key of every role; returns its home, own and other subject."""
@@ -186,17 +207,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]
     scs(settings, *DEMO)
     engine = create_engine(settings)
     with engine.connect() as conn:
-        own = conn.execute(
-            sa.select(identifiers.c.identifier)
-            .join(decisions, decisions.c.subject_id == identifiers.c.subject_id)
-            .where(
-                decisions.c.measure == MEASURE,
-                decisions.c.cause_subject_id == decisions.c.subject_id,
-                identifiers.c.ordinal == 0,
-            )
-            .order_by(identifiers.c.identifier)
-            .limit(1)
-        ).scalar_one()
+        own = own_ban(conn)
         other = far_from(conn, own)
     write_keys(settings, mint_keys(engine, own))
     engine.dispose()

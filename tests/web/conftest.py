@@ -20,9 +20,8 @@ from socialcredit.api import create_app
 from socialcredit.api.app import Api
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine
-from socialcredit.store.evaluations import latest_evaluation
-from socialcredit.store.schema import audit_log, decisions, identifiers
-from tests.api.conftest import DEMO, MEASURE, far_from, mint_keys, scs
+from socialcredit.store.schema import audit_log
+from tests.api.conftest import DEMO, far_from, mint_keys, own_ban, scs
 
 EARLIER = ("2026-05-01", "2026-08-01")  # before the demo's as_of (2026-11-01)
 
@@ -77,19 +76,7 @@ def site_home(
         scs(settings, "evaluate", "--as-of", as_of)
     engine = create_engine(settings)
     with engine.connect() as conn:
-        own = conn.execute(
-            sa.select(identifiers.c.identifier)
-            .join(decisions, decisions.c.subject_id == identifiers.c.subject_id)
-            .where(
-                decisions.c.evaluation_id == latest_evaluation(conn, "national").id,
-                decisions.c.measure == MEASURE,
-                decisions.c.cause_subject_id == decisions.c.subject_id,
-                identifiers.c.ordinal == 0,
-                identifiers.c.identifier.like("cn-rid:%"),
-            )
-            .order_by(identifiers.c.identifier)
-            .limit(1)
-        ).scalar_one()
+        own = own_ban(conn)
         other = far_from(conn, own)
     keys = mint_keys(engine, own)
     engine.dispose()
