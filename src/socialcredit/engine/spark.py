@@ -17,7 +17,7 @@ import dataclasses
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,8 @@ class SparkData(Registered):
     con: Any = field(init=False)
     prefix: str = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
+    _supersessions: ibis.Table | bool | None = field(default=None, init=False)
+    _edge_versions: bool | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         check_extra(self.extra)
@@ -112,6 +114,12 @@ class SparkData(Registered):
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(self.view(name))
+
+    def batches(self, table: ibis.Table, rows: int) -> Iterator[pa.Table]:
+        """`table`'s rows, `rows` at a time. The driver collects them whole first (Ibis's
+        PySpark backend has no streaming reader), see docs/scale.md, "Spark"."""
+        for batch in table.to_pyarrow().to_batches(max_chunksize=rows):
+            yield pa.Table.from_batches([batch])
 
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table, keeping the registry already registered."""

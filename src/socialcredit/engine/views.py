@@ -56,15 +56,17 @@ def live_records(data: PlanData, at: Instant) -> ibis.Table:
     """
     r = data.table("records")
     r = r.filter(r.occurred_us <= at.as_of)
-    changes = data.table("status")
     if at.known_at is not None:
         r = r.filter(r.received_us <= at.known_at)
-        changes = changes.filter(changes.at_us <= at.known_at)
-    last = changes.group_by("rid").aggregate(status=changes.status.argmax(changes.seq))
-    inactive = last.filter(last.status != "active").select("rid")
-    r = r.anti_join(inactive, "rid")
-    if data.has_supersessions:
-        superseded = data.table("supersessions")
+    if data.has_status:
+        changes = data.table("status")
+        if at.known_at is not None:
+            changes = changes.filter(changes.at_us <= at.known_at)
+        last = changes.group_by("rid").aggregate(status=changes.status.argmax(changes.seq))
+        inactive = last.filter(last.status != "active").select("rid")
+        r = r.anti_join(inactive, "rid")
+    superseded = data.supersessions()
+    if superseded is not None:
         if at.known_at is not None:
             superseded = superseded.filter(superseded.at_us <= at.known_at)
         r = r.anti_join(superseded.select("source", "record_id"), ["source", "record_id"])
@@ -81,13 +83,14 @@ def live_edges(data: PlanData, at: Instant, kinds: list[str]) -> ibis.Table:
     e = e.filter(e.kind.isin(kinds))
     if at.known_at is not None:
         e = e.filter(e.recorded_us <= at.known_at)
-    latest = ibis.window(
-        group_by=[e.src, e.dst, e.kind, e.valid_from_us],
-        order_by=[ibis.desc(e.recorded_us), ibis.desc(e.eid)],
-    )
-    e = e.mutate(version=ibis.row_number().over(latest))
+    if data.has_edge_versions:
+        latest = ibis.window(
+            group_by=[e.src, e.dst, e.kind, e.valid_from_us],
+            order_by=[ibis.desc(e.recorded_us), ibis.desc(e.eid)],
+        )
+        e = e.mutate(version=ibis.row_number().over(latest))
+        e = e.filter(e.version == 0)
     e = e.filter(
-        e.version == 0,
         e.valid_from_us.isnull() | (e.valid_from_us <= at.as_of),
         e.valid_to_us.isnull() | (e.valid_to_us > at.as_of),
     )
