@@ -42,8 +42,9 @@ class Graph(Protocol):
         """The sorted ids within `hops` steps of the seeds, the seeds included."""
         ...
 
-    def propagate(self, base: ibis.Table, column: str) -> ibis.Table:
-        """`base` (sid, _base, …) with the network value added as `column`."""
+    def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
+        """(sid, `column`): the network value of base's subjects (sid, _base, …) (`complete`:
+        base holds every subject the edges join)."""
         ...
 
     def influences(self, sids: np.ndarray) -> pa.Table:
@@ -66,7 +67,7 @@ def network_graph(
     data: PlanData, network: Network, scope: ibis.Table, at: Instant
 ) -> SparseGraph | JoinGraph:
     """SciPy for graphs within the backend's `sparse_edge_limit`, joins above it."""
-    edges = edge_table(data, network, scope, at)
+    edges = data.cache(edge_table(data, network, scope, at))  # computed once, read again
     limit = data.sparse_edge_limit
     if limit > 0 and int(edges.count().to_pyarrow().as_py()) <= limit:
         table = edges.to_pyarrow()
@@ -78,7 +79,7 @@ def network_graph(
                 weight=table["aq"].to_numpy(),
             ),
         )
-    return JoinGraph(network, data.cache(edges), data.cache)
+    return JoinGraph(network, edges, data.cache)
 
 
 @dataclass(frozen=True)
@@ -170,14 +171,16 @@ class SparseGraph:
     def ball(self, seeds: np.ndarray, hops: int) -> np.ndarray:
         return ball(self.edges, seeds, hops)
 
-    def propagate(self, base: ibis.Table, column: str) -> ibis.Table:
+    def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
         values = base.select("sid", "_base").order_by("sid").to_pyarrow()
         nodes = values["sid"].to_numpy()
         self.propagation = propagate(nodes, values["_base"].to_numpy(), self.edges, self.network)
         influence = ibis.memtable(
             pa.table({"sid": nodes, column: pa.array(self.propagation.values, pa.float64())})
         )
-        return base.join(influence, "sid")
+        # Joined to base so that the table is base's backend's (a memtable alone would be
+        # cached in Ibis's default backend).
+        return base.select("sid").join(influence, "sid")
 
     def influences(self, sids: np.ndarray) -> pa.Table:
         assert self.propagation is not None

@@ -50,14 +50,29 @@ class JoinGraph:
             reached = np.union1d(reached, frontier)
         return reached
 
-    def propagate(self, base: ibis.Table, column: str) -> ibis.Table:
-        """`base` (sid, _base, …) with S_net as `column`; the neighbours are base's subjects."""
+    def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
+        """(sid, `column`): S_net of base's subjects (sid, _base, …), their neighbours among them.
+
+        complete: base holds every subject the edges join (a full evaluation), so the edges
+        need no restriction to base's subjects."""
         network = self.network
-        nodes = base.select("sid")
         e = self.edges
-        both = ibis.union(e.select(s=e.src, j=e.dst, aq=e.aq), e.select(s=e.dst, j=e.src, aq=e.aq))
-        both = both.semi_join(nodes.select(s="sid"), "s").semi_join(nodes.select(j="sid"), "j")
-        pairs = self.cache(both.group_by("s", "j").aggregate(aq=both.aq.sum()))
+        if not complete:  # a subset: keep the edges between base's subjects
+            nodes = base.select("sid")
+            e = e.semi_join(nodes.select(src="sid"), "src").semi_join(
+                nodes.select(dst="sid"), "dst"
+            )
+        # The edges between two subjects, in either direction, summed once per unordered pair
+        # (half the rows of summing both directions), then mirrored.
+        one = e.select(a=ibis.least(e.src, e.dst), b=ibis.greatest(e.src, e.dst), aq=e.aq)
+        one = one.group_by("a", "b").aggregate(aq=one.aq.sum())
+        pairs = self.cache(
+            ibis.union(
+                one.select(s=one.a, j=one.b, aq=one.aq),
+                one.select(s=one.b, j=one.a, aq=one.aq),
+                distinct=False,
+            )
+        )
         degree = pairs.group_by("s").aggregate(degree=pairs.aq.sum())
         degree = degree.filter(degree.degree > 0)
         shares = pairs.join(degree, "s")
@@ -67,25 +82,28 @@ class JoinGraph:
         values = base.select("sid", "_base")
 
         def neighbourhood(y: ibis.Table) -> ibis.Table:
+            """(s, n) for the subjects with neighbours; the others' n is 1/2."""
             hop = shares.join(y, shares.j == y.sid)
             hop = hop.select("s", q=(hop.share * hop.y * SHARE + 0.5).floor().cast("int64"))
-            sums = hop.group_by("s").aggregate(q=hop.q.sum())
-            joined = nodes.left_join(sums, nodes.sid == sums.s)
-            n = (joined.q.cast("float64") / SHARE).fill_null(0.5)
-            return joined.select("sid", n=n)
+            return hop.group_by("s").aggregate(q=hop.q.sum())
+
+        def n_of(joined: ibis.Table) -> ibis.FloatingValue:
+            n: ibis.FloatingValue = (joined.q.cast("float64") / SHARE).fill_null(0.5)
+            return n
 
         y = values.select("sid", y=values._base)
         for _ in range(network.hops - 1):
-            n = neighbourhood(y)
-            step = values.join(n, "sid")
+            sums = neighbourhood(y)
+            step = values.left_join(sums, values.sid == sums.s)
             y = self.cache(
                 step.select(
-                    "sid", y=(1.0 - network.damping) * step._base + network.damping * step.n
+                    "sid", y=(1.0 - network.damping) * step._base + network.damping * n_of(step)
                 )
             )
-        final = neighbourhood(y)
+        sums = neighbourhood(y)
         self.pairs, self.last = pairs, y
-        return base.join(final.select("sid", **{column: final.n}), "sid")
+        joined = values.left_join(sums, values.sid == sums.s)
+        return joined.select("sid", **{column: n_of(joined)})
 
     def influences(self, sids: np.ndarray) -> pa.Table:
         """For explanations: each neighbour's weight a_sj (points) and value y_hops."""

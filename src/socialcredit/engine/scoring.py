@@ -70,7 +70,7 @@ def base_values(subjects: ibis.Table, sums: ibis.Table, policy: Policy) -> ibis.
     }
     for name in policy.plain_categories:
         columns[f"r_{name}"] = t[f"r_{name}"].fill_null(0)
-    t = t.select("sid", "kind", **columns)
+    t = t.select("sid", **columns)
     if policy.model != "weighted":
         return t
     powers: dict[str, ibis.FloatingValue] = {}
