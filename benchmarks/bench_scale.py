@@ -235,24 +235,22 @@ def scs_evaluate(job: Job, spark: bool) -> int:
     from socialcredit.engine.data import Inputs
     from socialcredit.lake.layout import Lake
     from socialcredit.lake.read import lake_data
-    from socialcredit.lake.write import write_atomic
 
     if spark:
         from socialcredit.engine.spark import spark_session
         from socialcredit.lake.spark import spark_lake_data
 
-        # Local mode's driver heap is 2 GB unless SCS_BENCH_SPARK_MEMORY says otherwise: the
-        # outcome tables are collected there (docs/scale.md, "Spark"), which at medium size
-        # needs more.
-        memory = os.environ.get("SCS_BENCH_SPARK_MEMORY", "2g")
+        # The outcome tables are collected to the driver (docs/scale.md, "Spark"): local
+        # mode's default 2 GB heap ran out at medium size, 6 GB holds them (about 100 bytes
+        # per scored subject). SCS_BENCH_SPARK_MEMORY overrides it.
+        memory = os.environ.get("SCS_BENCH_SPARK_MEMORY", "6g")
         session = spark_session(config={"spark.driver.memory": memory})
         data = spark_lake_data(session, str(job.lake), Inputs.from_rows())
     else:
         data = lake_data(Lake(job.lake), Inputs.from_rows())
-    outcome = evaluate(data, job.policy, job.as_of)
-    for table in ("scores", "lists", "decisions"):
-        write_atomic(getattr(outcome, table), job.out.parent / f"{table}.parquet")
-    return int(outcome.scores.num_rows)
+    # As `scs evaluate --lake` does: the outcome tables streamed into their files.
+    outcome = evaluate(data, job.policy, job.as_of, write_to=job.out.parent)
+    return int(outcome.counts["scored"])
 
 
 # --- agreement and the table ------------------------------------------------------------------

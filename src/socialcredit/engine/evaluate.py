@@ -10,16 +10,19 @@ collateral measures), and returns exactly the rows the full evaluation gives for
 
 from __future__ import annotations
 
+import itertools
 import resource
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import ibis
 import numpy as np
 import pyarrow as pa
 
+from socialcredit.atomic import ROW_GROUP, atomic_writer
 from socialcredit.engine import measures as measures_stage
 from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
@@ -67,6 +70,85 @@ def _only(table: ibis.Table, ids: np.ndarray | None) -> ibis.Table:
     return table if ids is None else table.semi_join(_ids(ids), "sid")
 
 
+def empty_scores() -> pa.Table:
+    """The score rows of a policy without a score (model: none)."""
+    return pa.table(
+        {
+            "sid": pa.array([], pa.int64()),
+            "score": pa.array([], pa.int64()),
+            "tier": pa.array([], pa.string()),
+            "percentile": pa.array([], pa.float64()),
+            "ceiling": pa.array([], pa.int64()),
+            "uncapped": pa.array([], pa.int64()),
+            "records": pa.array([], pa.int64()),
+        }
+    )
+
+
+def _named_lists(batch: pa.Table, names: pa.Array) -> pa.Table:
+    return pa.table(
+        {
+            "list": names.take(batch["list"]),
+            "sid": batch["sid"].cast(pa.int64()),
+            "since_us": batch["since"].cast(pa.int64()),
+            "until_us": batch["until"].cast(pa.int64()),
+        }
+    )
+
+
+BATCH_ROWS = 1 << 20
+
+
+class Sink:
+    """Where the outcome tables go: into memory (returned), or batch by batch into Parquet
+    files under `folder` (each file appears whole when it is done). Counts the rows of each
+    table and the totals the outcome's counts need, either way."""
+
+    def __init__(self, data: PlanData, folder: Path | None) -> None:
+        self.data, self.folder = data, folder
+        self.rows: dict[str, int] = {}
+        self.totals: dict[str, int] = {}
+
+    def put(self, name: str, table: pa.Table) -> pa.Table:
+        return self._finish(name, [table], table.schema)
+
+    def stream(
+        self, name: str, expr: ibis.Table, convert: Callable[[pa.Table], pa.Table]
+    ) -> pa.Table:
+        """Run `expr` and pass its rows through `convert` batch by batch."""
+        if self.folder is None:
+            table = convert(expr.to_pyarrow())
+            return self._finish(name, [table], table.schema)
+        batches = (convert(batch) for batch in self.data.batches(expr, BATCH_ROWS))
+        first = next(batches, None)
+        if first is None:
+            first = convert(expr.schema().to_pyarrow().empty_table())
+        return self._finish(name, itertools.chain([first], batches), first.schema)
+
+    def _finish(self, name: str, tables: Iterable[pa.Table], schema: pa.Schema) -> pa.Table:
+        self.rows[name] = 0
+        if self.folder is None:
+            table = pa.concat_tables(list(tables))
+            self._count(name, table)
+            return table
+        with atomic_writer(self.folder / f"{name}.parquet", schema) as writer:
+            for table in tables:
+                self._count(name, table)
+                writer.write_table(table, row_group_size=ROW_GROUP)
+        return schema.empty_table()
+
+    def _count(self, name: str, table: pa.Table) -> None:
+        self.rows[name] += table.num_rows
+        if name == "scores" and table.num_rows:
+            records = int(pa.compute.sum(table["records"]).as_py() or 0)
+            self.totals["records"] = self.totals.get("records", 0) + records
+        key = {"lists": "list", "decisions": "measure"}.get(name)
+        if key and table.num_rows:
+            for entry in pa.compute.value_counts(table[key]).to_pylist():
+                label = f"{key}:{entry['values']}"
+                self.totals[label] = self.totals.get(label, 0) + entry["counts"]
+
+
 def evaluate(
     data: PlanData,
     policy: Policy,
@@ -76,6 +158,7 @@ def evaluate(
     subjects: Sequence[int] | None = None,
     distribution: Distribution | None = None,
     explain: bool = False,
+    write_to: Path | None = None,
 ) -> Outcome:
     """Evaluate `policy` over `data` at `as_of`, as known at `known_at`.
 
@@ -83,6 +166,10 @@ def evaluate(
     distribution: the population's score histogram for percentiles. A subset evaluation without
                   one scores the whole population once to get it (exact, but not fast).
     explain:      also return per-record contributions and network influences of `subjects`.
+    write_to:     stream the outcome tables into WRITE_TO/{scores,lists,decisions}.parquet
+                  batch by batch (each file written atomically) instead of returning them; the
+                  Outcome's tables are then empty and its counts are the written rows'. For
+                  populations whose outcomes do not fit in memory (the record lake).
     """
     at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
     clock = _Clock()
@@ -103,50 +190,48 @@ def evaluate(
     with clock.stage("lists"):
         listed = data.cache(memberships(records, typemap, _only(inscope, causes), at))
     with clock.stage("measures"):
-        decisions = plan.decisions(scores, listed, causes)
+        decisions, codes = plan.decisions(scores, listed, causes)
 
-    with clock.stage("collect"):
-        score_rows = plan.collect_scores(scores, distribution or [], wanted)
-        list_rows = _only(listed, wanted).order_by("list", "sid").to_pyarrow()
-        list_rows = pa.table(
-            {
-                "list": pa.array(
-                    [policy.lists[i].name for i in list_rows["list"].to_pylist()], pa.string()
-                ),
-                "sid": list_rows["sid"].cast(pa.int64()),
-                "since_us": list_rows["since"].cast(pa.int64()),
-                "until_us": list_rows["until"].cast(pa.int64()),
-            }
+    with clock.stage("collect" if write_to is None else "write"):
+        sink = Sink(data, write_to)
+        score_expr = plan.score_rows(scores, distribution or [], wanted)
+        if score_expr is None:
+            score_rows = sink.put("scores", empty_scores())
+        else:
+            score_rows = sink.stream("scores", score_expr, lambda batch: batch)
+        list_names = pa.array([definition.name for definition in policy.lists], pa.string())
+        list_rows = sink.stream(
+            "lists",
+            _only(listed, wanted).order_by("list", "sid"),
+            lambda batch: _named_lists(batch, list_names),
         )
-        decision_rows = (
-            decisions
-            if wanted is None
-            else decisions.filter(pa.compute.is_in(decisions["sid"], pa.array(wanted)))
-        )
+        if decisions is None:
+            decision_rows = sink.put("decisions", measures_stage.empty_decisions(policy))
+        else:
+            decision_rows = sink.stream(
+                "decisions",
+                _only(decisions, wanted).order_by("measure", "sid", "cause", "via"),
+                lambda batch: measures_stage.decode(batch, policy, codes),
+            )
     contributions_rows = influences = None
     if explain and wanted is not None:
         with clock.stage("explain"):
             contributions_rows, influences = plan.explanation(wanted)
     counts = {
         "subjects": int(sum(c for _, c in distribution or [])) if wanted is None else len(wanted),
-        "scored": score_rows.num_rows,
-        "listed": list_rows.num_rows,
-        "decisions": decision_rows.num_rows,
-        "records_counted": int(pa.compute.sum(score_rows["records"]).as_py() or 0)
-        if score_rows.num_rows
-        else 0,
+        "scored": sink.rows["scores"],
+        "listed": sink.rows["lists"],
+        "decisions": sink.rows["decisions"],
+        "records_counted": sink.totals.get("records", 0),
     }
     for definition in policy.lists:
-        counts[f"list:{definition.name}"] = int(
-            pa.compute.sum(pa.compute.equal(list_rows["list"], definition.name)).as_py() or 0
-        )
+        counts[f"list:{definition.name}"] = sink.totals.get(f"list:{definition.name}", 0)
     for measure in policy.measures:
-        counts[f"measure:{measure.name}"] = int(
-            pa.compute.sum(pa.compute.equal(decision_rows["measure"], measure.name)).as_py() or 0
-        )
+        counts[f"measure:{measure.name}"] = sink.totals.get(f"measure:{measure.name}", 0)
     return Outcome(
         policy=policy,
         digest=policy_digest(policy),
+        written_to=write_to,
         as_of=as_of,
         known_at=known_at,
         scores=score_rows,
@@ -238,7 +323,7 @@ class _Plan:
         return np.unique(np.concatenate(found).astype(np.int64))
 
     def scores(self, causes: np.ndarray | None) -> ibis.Table | None:
-        """Score rows (sid, kind, categories, score, tier) of `causes` (None: everyone)."""
+        """Score rows (sid, categories, score, tier) of `causes` (None: everyone)."""
         policy = self.policy
         if not policy.scores:
             return None
@@ -252,36 +337,29 @@ class _Plan:
             sums = category_sums(counting, policy)
             base = self.data.cache(base_values(_only(self.inscope, focus), sums, policy))
         if self.network is not None:
-            base = self._with_network(base)
+            base = self._with_network(base, complete=focus is None)
         with self.clock.stage("scores"):
             return self.data.cache(final_scores(_only(base, causes), policy))
 
-    def _with_network(self, base: ibis.Table) -> ibis.Table:
+    def _with_network(self, base: ibis.Table, complete: bool) -> ibis.Table:
         assert self.network is not None and self.policy.network_category is not None
         graph = self.graph
         with self.clock.stage("network"):
             self._propagated = True
-            return self.data.cache(graph.propagate(base, f"s_{self.policy.network_category}"))
+            column = f"s_{self.policy.network_category}"
+            # Only (sid, S_net) is held: a copy of the whole base table would be ~100 bytes
+            # per subject more (8 GB at 84 million scored).
+            network = self.data.cache(graph.propagate(base, column, complete=complete))
+            return base.join(network, "sid")
 
     def decisions(
         self, scores: ibis.Table | None, listed: ibis.Table, causes: np.ndarray | None
-    ) -> pa.Table:
+    ) -> tuple[ibis.Table | None, list[list[str]]]:
+        """Undecoded decision rows (measure, sid, cause, via, since, mask), and per measure
+        the reason code of each bit of `mask` (see `measures.decode`)."""
         policy, at = self.policy, self.at
         if not policy.measures:
-            return measures_stage.decode(
-                pa.table(
-                    {
-                        "measure": pa.array([], pa.int64()),
-                        "sid": pa.array([], pa.int64()),
-                        "cause": pa.array([], pa.int64()),
-                        "via": pa.array([], pa.int64()),
-                        "since": pa.array([], pa.int64()),
-                        "mask": pa.array([], pa.int64()),
-                    }
-                ),
-                policy,
-                [],
-            )
+            return None, []
         features = _only(self.inscope, causes)
         if scores is not None:
             features = features.left_join(scores.select("sid", "score", "tier"), "sid")
@@ -309,26 +387,15 @@ class _Plan:
         causes_table = measures_stage.cause_rows(features, policy, self.typemap.atoms, at)
         assert causes_table is not None
         rows = measures_stage.targets(self.data, causes_table, policy, at)
-        rows = rows.order_by("measure", "sid", "cause", "via").to_pyarrow()
-        codes = measures_stage.reason_codes(policy, features, self.typemap.atoms, at)
-        return measures_stage.decode(rows, policy, codes)
+        return rows, measures_stage.reason_codes(policy, features, self.typemap.atoms, at)
 
-    def collect_scores(
+    def score_rows(
         self, scores: ibis.Table | None, distribution: Distribution, wanted: np.ndarray | None
-    ) -> pa.Table:
+    ) -> ibis.Table | None:
+        """The outcome's score rows, sorted by sid (None when the policy has no score)."""
         policy = self.policy
         if scores is None:
-            return pa.table(
-                {
-                    "sid": pa.array([], pa.int64()),
-                    "score": pa.array([], pa.int64()),
-                    "tier": pa.array([], pa.string()),
-                    "percentile": pa.array([], pa.float64()),
-                    "ceiling": pa.array([], pa.int64()),
-                    "uncapped": pa.array([], pa.int64()),
-                    "records": pa.array([], pa.int64()),
-                }
-            )
+            return None
         assert policy.scale is not None
         lookup = ibis.memtable(percentile_table(distribution, policy.scale.min, policy.scale.max))
         rows = _only(scores, wanted).join(lookup, "score")
@@ -338,17 +405,16 @@ class _Plan:
                 values[name] = rows[f"s_{name}"]
             else:
                 values[name] = rows[f"r_{name}"].cast("float64") / FIXED
-        result = rows.select(
-            "sid",
-            "score",
-            "tier",
-            "percentile",
+        return rows.select(
+            rows.sid.cast("int64").name("sid"),
+            rows.score.cast("int64").name("score"),
+            rows.tier.cast("string").name("tier"),
+            rows.percentile.cast("float64").name("percentile"),
             rows.ceiling.cast("int64").name("ceiling"),
             rows.uncapped.cast("int64").name("uncapped"),
             rows.records.cast("int64").name("records"),
-            **values,
+            **{name: value.cast("float64") for name, value in values.items()},
         ).order_by("sid")
-        return result.to_pyarrow()
 
     def explanation(self, wanted: np.ndarray) -> tuple[pa.Table, pa.Table | None]:
         counting = contributions(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.engine.conditions import compile_condition
 from socialcredit.engine.data import PlanData
@@ -99,26 +100,53 @@ def targets(data: PlanData, causes: ibis.Table, policy: Policy, at: Instant) -> 
     return rows.select(*columns).distinct()
 
 
+def empty_decisions(policy: Policy) -> pa.Table:
+    """The decision rows of a policy without measures."""
+    empty = pa.table(
+        {
+            name: pa.array([], pa.int64())
+            for name in ("measure", "sid", "cause", "via", "since", "mask")
+        }
+    )
+    return decode(empty, policy, [])
+
+
 def decode(rows: pa.Table, policy: Policy, codes: list[list[str]]) -> pa.Table:
-    """Final decision rows: names, kinds, authorities and reason lists instead of indexes."""
-    measures = rows["measure"].to_pylist()
-    masks = rows["mask"].to_pylist()
-    vias = rows["via"].to_pylist()
-    reasons = []
-    for index, mask, via in zip(measures, masks, vias, strict=True):
+    """Final decision rows: names, kinds, authorities and reason lists instead of indexes.
+
+    Millions of rows share a few (measure, via, mask) combinations: each is decoded once in
+    Python and the rows take theirs by index (Arrow kernels, no Python object per row)."""
+    masks = pc.dictionary_encode(rows["mask"].combine_chunks())
+    key = pc.add(
+        pc.multiply(
+            pc.add(pc.multiply(rows["measure"].combine_chunks(), 3), rows["via"].combine_chunks()),
+            len(masks.dictionary),
+        ),
+        masks.indices.cast(pa.int64()),
+    )
+    combos = pc.dictionary_encode(key)
+    names, kinds, authorities, reasons = [], [], [], []
+    for combo in combos.dictionary.to_pylist():
+        group, mask_index = divmod(combo, len(masks.dictionary))
+        index, via = divmod(group, 3)
+        mask = masks.dictionary[mask_index].as_py()
+        measure = policy.measures[index]
         listed = [code for bit, code in enumerate(codes[index]) if mask >> bit & 1]
         if via in COLLATERAL:
             listed.append(COLLATERAL[via])
+        names.append(measure.name)
+        kinds.append(measure.kind)
+        authorities.append(measure.authority)
         reasons.append(listed)
-    chosen = [policy.measures[i] for i in measures]
+    position = combos.indices
     return pa.table(
         {
-            "measure": pa.array([m.name for m in chosen], pa.string()),
-            "kind": pa.array([m.kind for m in chosen], pa.string()),
-            "authority": pa.array([m.authority for m in chosen], pa.string()),
+            "measure": pa.array(names, pa.string()).take(position),
+            "kind": pa.array(kinds, pa.string()).take(position),
+            "authority": pa.array(authorities, pa.string()).take(position),
             "sid": rows["sid"].cast(pa.int64()),
             "cause_sid": rows["cause"].cast(pa.int64()),
             "since_us": rows["since"].cast(pa.int64()),
-            "reasons": pa.array(reasons, pa.list_(pa.string())),
+            "reasons": pa.array(reasons, pa.list_(pa.string())).take(position),
         }
     )

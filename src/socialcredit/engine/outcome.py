@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -20,6 +21,7 @@ class Outcome:
     lists:     list, sid, since_us, until_us
     decisions: measure, kind, authority, sid, cause_sid, since_us, reasons
     contributions, influences: only when evaluated with explain=True (see engine.explain).
+    With `written_to`, scores, lists and decisions are empty: their rows are in the files.
     """
 
     policy: Policy
@@ -36,3 +38,4 @@ class Outcome:
     contributions: pa.Table | None = None
     influences: pa.Table | None = None
     unmatched_types: list[str] = field(default_factory=list)
+    written_to: Path | None = None  # evaluate(write_to=…): the tables are in files there

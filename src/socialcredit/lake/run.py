@@ -21,13 +21,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from socialcredit.atomic import write_atomic
 from socialcredit.engine import Outcome, PlanData, evaluate
 from socialcredit.engine.spark import check_engine, spark_session
 from socialcredit.errors import InvalidInput
 from socialcredit.lake.layout import Lake
 from socialcredit.lake.read import lake_data
 from socialcredit.lake.spark import spark_lake_data
-from socialcredit.lake.write import write_atomic
 from socialcredit.runs import store_outcome
 from socialcredit.settings import Settings
 from socialcredit.store.db import snapshot
@@ -123,9 +123,14 @@ def run_lake_evaluations(
         say(f"evaluating {policy.name} {policy.version} over the lake")
         clock = time.perf_counter()
         begun = now()
-        outcome = evaluate(data, policy.policy, run.as_of, run.known_at)
-        run.stage(f"{policy.name}: evaluate", clock)
         folder = out / policy.name
+        # Without --store the outcome tables are streamed into their files as they are read
+        # from the engine, so that memory does not grow with the population; storing them
+        # needs them in memory anyway.
+        outcome = evaluate(
+            data, policy.policy, run.as_of, run.known_at, write_to=None if store else folder
+        )
+        run.stage(f"{policy.name}: evaluate", clock)
         written = time.perf_counter()
         write_outcome(outcome, folder, run)
         run.stage(f"{policy.name}: write", written)
@@ -142,8 +147,11 @@ def run_lake_evaluations(
 
 
 def write_outcome(outcome: Outcome, folder: Path, run: LakeRun) -> None:
-    for name in ("scores", "lists", "decisions"):
-        write_atomic(getattr(outcome, name), folder / f"{name}.parquet")
+    """The outcome tables (unless evaluate streamed them there) and evaluation.json."""
+    if outcome.written_to is None:
+        for name in ("scores", "lists", "decisions"):
+            write_atomic(getattr(outcome, name), folder / f"{name}.parquet")
+    folder.mkdir(parents=True, exist_ok=True)
     summary = {
         "policy": outcome.policy.policy,
         "version": outcome.policy.version,

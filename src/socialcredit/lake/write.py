@@ -10,35 +10,15 @@ drop whole partitions.
 from __future__ import annotations
 
 import itertools
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from socialcredit.atomic import write_atomic
 from socialcredit.errors import InvalidInput
 from socialcredit.lake.layout import TABLES, Lake
-
-ROW_GROUP = 1 << 20
-
-
-def write_atomic(table: pa.Table, path: Path) -> Path:
-    """Write `table` to `path` so that no reader ever sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP)
-        with temporary.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        # Whatever went wrong (including an interrupt), leave no temporary file behind.
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def conform(table: pa.Table, name: str) -> pa.Table:
