@@ -32,11 +32,12 @@ def test_spark_evaluates_the_lake_as_duckdb_does(tmp_path: Path, spark: Any) -> 
         for name in ("duckdb", "spark")
     }
     for duck, spark_result in zip(runs["duckdb"].results, runs["spark"].results, strict=True):
-        assert duck.outcome.scores.num_rows or duck.outcome.decisions.num_rows
+        assert duck.outcome.counts["scored"] or duck.outcome.counts["decisions"]
         for name in ("scores", "lists", "decisions"):
             written = pq.read_table(spark_result.folder / f"{name}.parquet")
             assert written.equals(pq.read_table(duck.folder / f"{name}.parquet")), name
         assert spark_result.outcome.distribution == duck.outcome.distribution
+        assert spark_result.outcome.counts == duck.outcome.counts
     with pytest.raises(InvalidInput, match="only the Spark engine"):
         run_lake_evaluations(engine, settings, "s3a://bucket/lake", tmp_path / "x")
 
