@@ -30,15 +30,41 @@ def write_atomic(table: pa.Table, path: Path) -> Path:
 def atomic_writer(path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
     """A Parquet writer whose file appears at `path`, whole, only when the block ends well
     (for tables written batch by batch, too large to hold at once)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    files = AtomicFiles()
     try:
+        with files.writer(path, schema) as writer:
+            yield writer
+        files.commit()
+    except BaseException:
+        # Whatever went wrong (including an interrupt), leave no temporary file behind.
+        files.discard()
+        raise
+
+
+class AtomicFiles:
+    """Several files that appear together: each is written under a hidden temporary name and
+    flushed, and `commit` renames them all into place once every one is written (so a run
+    that fails part-way leaves the previous files, not a mix). `discard` removes them."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Path, Path]] = []
+
+    @contextmanager
+    def writer(self, path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        self.pending.append((temporary, path))
         with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
             yield writer
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        # Whatever went wrong (including an interrupt), leave no temporary file behind.
-        temporary.unlink(missing_ok=True)
-        raise
+
+    def commit(self) -> None:
+        for temporary, path in self.pending:
+            os.replace(temporary, path)
+        self.pending = []
+
+    def discard(self) -> None:
+        for temporary, _ in self.pending:
+            temporary.unlink(missing_ok=True)
+        self.pending = []

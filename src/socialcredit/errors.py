@@ -69,6 +69,12 @@ class StoreNotReady(SocialCreditError):
     code = "store_not_ready"
 
 
+class ResourceLimit(SocialCreditError):
+    """A run needed more memory or spill space than it is allowed."""
+
+    code = "resource_limit"
+
+
 class Unauthenticated(SocialCreditError):
     code = "unauthenticated"
 

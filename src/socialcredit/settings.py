@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     )
     duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
     duckdb_memory_limit: str | None = Field(default=None, description="e.g. '8GB'.")
+    duckdb_spill_limit: str | None = Field(
+        default=None, description="Disk DuckDB may spill to in lake runs, e.g. '40GB'."
+    )
 
     @property
     def url(self) -> str:

@@ -69,3 +69,25 @@ def test_generate_then_evaluate_the_lake(tmp_path: Path) -> None:
     assert scores.num_rows > 2000
     assert (tmp_path / "out" / "national" / "decisions.parquet").exists()
     assert "would purge" in scs("lake", "purge", "--lake", str(lake), "--dry-run")
+
+
+def test_a_run_past_its_memory_and_spill_limits_stops_with_a_clear_error(tmp_path: Path) -> None:
+    """DuckDB out of memory and spill space is exit code 8 with the limits named, not a
+    traceback, and no outcome file appears."""
+    home, lake = tmp_path / "home", tmp_path / "lake"
+    env = {"SCS_HOME": str(home), "COLUMNS": "160"}
+    runner = CliRunner()
+    for args in (["init"], ["policy", "add", str(PACKS / "sesame.yaml")]):
+        assert runner.invoke(app, args, env=env).exit_code == 0
+    generate_lake(ScaleConfig(people=BLOCK, orgs=200, chunk=BLOCK), Lake(lake))
+    tight = env | {
+        "SCS_DUCKDB_MEMORY_LIMIT": "20MB",
+        "SCS_DUCKDB_SPILL_LIMIT": "1MB",
+        "SCS_DUCKDB_THREADS": "1",
+    }
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["evaluate", "--lake", str(lake), "--out", str(out)], env=tight)
+    assert result.exit_code == 8, (result.output, result.exception)
+    assert "SCS_DUCKDB_SPILL_LIMIT" in result.output
+    assert "1MB" in result.output
+    assert not list(out.rglob("*.parquet"))

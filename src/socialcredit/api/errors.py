@@ -23,6 +23,7 @@ from socialcredit.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    ResourceLimit,
     SocialCreditError,
     StoreNotReady,
     Unauthenticated,
@@ -36,6 +37,7 @@ STATUS: list[tuple[type[SocialCreditError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (StoreNotReady, 503),
+    (ResourceLimit, 503),
     (Unauthenticated, 401),
     (Forbidden, 403),
 ]

@@ -20,6 +20,7 @@ from socialcredit.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    ResourceLimit,
     SocialCreditError,
     StoreNotReady,
     Unauthenticated,
@@ -33,6 +34,7 @@ EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
     (StoreNotReady, 5),
     (Unauthenticated, 7),
     (Forbidden, 7),
+    (ResourceLimit, 8),
 ]
 
 

@@ -225,6 +225,7 @@ class EngineData(Registered):
     memory_limit: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     temp_directory: str | None = None
+    spill_limit: str | None = None  # DuckDB's max_temp_directory_size
     sparse_edge_limit: int = SPARSE_EDGE_LIMIT
     con: Any = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
@@ -239,6 +240,8 @@ class EngineData(Registered):
             options["memory_limit"] = self.memory_limit
         if self.temp_directory:
             options["temp_directory"] = self.temp_directory
+        if self.spill_limit:
+            options["max_temp_directory_size"] = self.spill_limit
         check_extra(self.extra)
         self.con = ibis.duckdb.connect(**options)
         for name, schema in SCHEMAS.items():

@@ -22,7 +22,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from socialcredit.atomic import ROW_GROUP, atomic_writer
+from socialcredit.atomic import ROW_GROUP, AtomicFiles
 from socialcredit.engine import measures as measures_stage
 from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
@@ -106,6 +106,7 @@ class Sink:
 
     def __init__(self, data: PlanData, folder: Path | None) -> None:
         self.data, self.folder = data, folder
+        self.files = AtomicFiles()  # the three files appear together, or not at all
         self.rows: dict[str, int] = {}
         self.totals: dict[str, int] = {}
 
@@ -131,7 +132,7 @@ class Sink:
             table = pa.concat_tables(list(tables))
             self._count(name, table)
             return table
-        with atomic_writer(self.folder / f"{name}.parquet", schema) as writer:
+        with self.files.writer(self.folder / f"{name}.parquet", schema) as writer:
             for table in tables:
                 self._count(name, table)
                 writer.write_table(table, row_group_size=ROW_GROUP)
@@ -192,27 +193,32 @@ def evaluate(
     with clock.stage("measures"):
         decisions, codes = plan.decisions(scores, listed, causes)
 
-    with clock.stage("collect" if write_to is None else "write"):
-        sink = Sink(data, write_to)
-        score_expr = plan.score_rows(scores, distribution or [], wanted)
-        if score_expr is None:
-            score_rows = sink.put("scores", empty_scores())
-        else:
-            score_rows = sink.stream("scores", score_expr, lambda batch: batch)
-        list_names = pa.array([definition.name for definition in policy.lists], pa.string())
-        list_rows = sink.stream(
-            "lists",
-            _only(listed, wanted).order_by("list", "sid"),
-            lambda batch: _named_lists(batch, list_names),
-        )
-        if decisions is None:
-            decision_rows = sink.put("decisions", measures_stage.empty_decisions(policy))
-        else:
-            decision_rows = sink.stream(
-                "decisions",
-                _only(decisions, wanted).order_by("measure", "sid", "cause", "via"),
-                lambda batch: measures_stage.decode(batch, policy, codes),
+    sink = Sink(data, write_to)
+    try:
+        with clock.stage("collect" if write_to is None else "write"):
+            score_expr = plan.score_rows(scores, distribution or [], wanted)
+            if score_expr is None:
+                score_rows = sink.put("scores", empty_scores())
+            else:
+                score_rows = sink.stream("scores", score_expr, lambda batch: batch)
+            list_names = pa.array([definition.name for definition in policy.lists], pa.string())
+            list_rows = sink.stream(
+                "lists",
+                _only(listed, wanted).order_by("list", "sid"),
+                lambda batch: _named_lists(batch, list_names),
             )
+            if decisions is None:
+                decision_rows = sink.put("decisions", measures_stage.empty_decisions(policy))
+            else:
+                decision_rows = sink.stream(
+                    "decisions",
+                    _only(decisions, wanted).order_by("measure", "sid", "cause", "via"),
+                    lambda batch: measures_stage.decode(batch, policy, codes),
+                )
+            sink.files.commit()
+    except BaseException:
+        sink.files.discard()
+        raise
     contributions_rows = influences = None
     if explain and wanted is not None:
         with clock.stage("explain"):

@@ -8,12 +8,15 @@ limit, spilling to disk past it. Only visible `*.parquet` files are read (see `w
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from socialcredit.engine.data import EngineData, Inputs
-from socialcredit.errors import InvalidInput
+from socialcredit.errors import InvalidInput, ResourceLimit
 from socialcredit.lake.layout import Lake
 
 DEFAULT_MEMORY_LIMIT = "10GB"
@@ -71,8 +74,13 @@ def lake_data(
     inputs: Inputs,
     threads: int | None = None,
     memory_limit: str | None = None,
+    spill_limit: str | None = None,
 ) -> EngineData:
-    """Engine data over the lake and `inputs` (the store's registry and records, or empty)."""
+    """Engine data over the lake and `inputs` (the store's registry and records, or empty).
+
+    DuckDB spills to LAKE/.spill past `memory_limit`, up to `spill_limit` (default: half the
+    disk space free there now, where DuckDB's own default, 90%, can leave the machine a full
+    disk); past that, the run fails with ResourceLimit (see `spill_guard`)."""
     if not lake.root.is_dir():
         raise InvalidInput("lake", f"there is no lake at {lake.root}")
     spill = lake.root / ".spill"
@@ -83,6 +91,7 @@ def lake_data(
         memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT,
         extra=lake_queries(lake),
         temp_directory=str(spill),
+        spill_limit=spill_limit or f"{shutil.disk_usage(spill).free // 2 // 2**20}MB",
     )
     if "subjects" in data.extra and inputs.subjects.num_rows:
         _check_disjoint(data, lake.root)
@@ -104,3 +113,18 @@ def _check_disjoint(data: EngineData, root: Path) -> None:
             f"{root} has a registry of its own and {shared:,} of its subject ids are also the "
             "store's; evaluate it with an empty store, or ingest its records through the store",
         )
+
+
+@contextmanager
+def spill_guard(data: EngineData) -> Iterator[None]:
+    """Turn DuckDB running out of memory and spill space into a ResourceLimit that says which
+    limits held and how to raise them."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as error:
+        raise ResourceLimit(
+            f"the evaluation needed more than its memory limit ({data.memory_limit}) and spill "
+            f"limit ({data.spill_limit} in {data.temp_directory}); raise "
+            "SCS_DUCKDB_MEMORY_LIMIT or SCS_DUCKDB_SPILL_LIMIT, or free disk space "
+            f"(DuckDB: {str(error).splitlines()[0]})"
+        ) from None

@@ -15,6 +15,7 @@ import json
 import resource
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,11 +23,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from socialcredit.atomic import write_atomic
-from socialcredit.engine import Outcome, PlanData, evaluate
+from socialcredit.engine import EngineData, Outcome, PlanData, evaluate
 from socialcredit.engine.spark import check_engine, spark_session
 from socialcredit.errors import InvalidInput
 from socialcredit.lake.layout import Lake
-from socialcredit.lake.read import lake_data
+from socialcredit.lake.read import lake_data, spill_guard
 from socialcredit.lake.spark import spark_lake_data
 from socialcredit.runs import store_outcome
 from socialcredit.settings import Settings
@@ -117,6 +118,7 @@ def run_lake_evaluations(
             inputs,
             threads=settings.duckdb_threads,
             memory_limit=settings.duckdb_memory_limit,
+            spill_limit=settings.duckdb_spill_limit,
         )
     run.stage("open lake", clock)
     for policy in stored:
@@ -127,9 +129,10 @@ def run_lake_evaluations(
         # Without --store the outcome tables are streamed into their files as they are read
         # from the engine, so that memory does not grow with the population; storing them
         # needs them in memory anyway.
-        outcome = evaluate(
-            data, policy.policy, run.as_of, run.known_at, write_to=None if store else folder
-        )
+        with spill_guard(data) if isinstance(data, EngineData) else nullcontext():
+            outcome = evaluate(
+                data, policy.policy, run.as_of, run.known_at, write_to=None if store else folder
+            )
         run.stage(f"{policy.name}: evaluate", clock)
         written = time.perf_counter()
         write_outcome(outcome, folder, run)
