@@ -106,3 +106,22 @@ def test_streamed_outcome_files_equal_the_returned_tables(world: World, batch: i
             assert written.equals(getattr(held, name)), name
     assert streamed.counts == held.counts
     assert streamed.distribution == held.distribution
+
+
+@settings(FEW, max_examples=15)
+@given(worlds(), st.integers(1, 4), st.sampled_from([None, -15]))
+def test_sums_per_subject_range_equal_sums_at_once(
+    world: World, size: int, known: int | None
+) -> None:
+    """The category sums of a full evaluation, taken per range of `size` subject ids (as the
+    record lake does at scale), give the outcome of one GROUP BY over everyone."""
+    known_at = None if known is None else day(known)
+    p = policy(WEIGHTED.replace("HOPS", "2"))
+    at_once = evaluate(EngineData(world.inputs()), p, T0, known_at)
+    ranged = evaluate(EngineData(world.inputs(), subject_range=size), p, T0, known_at)
+    assert_same(at_once, ranged)
+    points = policy(POINTS)
+    assert_same(
+        evaluate(EngineData(world.inputs()), points, T0, known_at),
+        evaluate(EngineData(world.inputs(), subject_range=size), points, T0, known_at),
+    )

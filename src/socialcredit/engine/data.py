@@ -114,6 +114,7 @@ class PlanData(Protocol):
 
     inputs: Inputs
     sparse_edge_limit: int
+    subject_range: int  # sum records per this many subjects (0: all at once)
 
     @property
     def engine(self) -> str: ...
@@ -227,6 +228,7 @@ class EngineData(Registered):
     temp_directory: str | None = None
     spill_limit: str | None = None  # DuckDB's max_temp_directory_size
     sparse_edge_limit: int = SPARSE_EDGE_LIMIT
+    subject_range: int = 0  # the record lake sets SUBJECT_RANGE (see _Plan._sums)
     con: Any = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
     _supersessions: ibis.Table | bool | None = field(default=None, init=False)

@@ -337,15 +337,42 @@ class _Plan:
         if self.network is not None and causes is not None:
             focus = self.graph.ball(causes, self.network.hops)
         with self.clock.stage("categories"):
-            counting = contributions(
-                _only(self.records, focus), self.typemap, self.data.table("sources"), self.at
+            base = self.data.cache(
+                base_values(_only(self.inscope, focus), self._sums(focus), policy)
             )
-            sums = category_sums(counting, policy)
-            base = self.data.cache(base_values(_only(self.inscope, focus), sums, policy))
         if self.network is not None:
             base = self._with_network(base, complete=focus is None)
         with self.clock.stage("scores"):
             return self.data.cache(final_scores(_only(base, causes), policy))
+
+    def _sums(self, focus: np.ndarray | None) -> ibis.Table:
+        """The category sums of `focus` (None: everyone).
+
+        Everyone's are summed per range of `data.subject_range` subject ids when there are more
+        subjects than that: one GROUP BY over a billion records into ninety million groups does
+        not fit a memory limit, and DuckDB then spills its input (45 GB, and counting, at
+        province size). Per range, the scan reads only the row groups whose sid statistics
+        overlap it, and the groups fit."""
+
+        def sums_of(records: ibis.Table) -> ibis.Table:
+            counting = contributions(records, self.typemap, self.data.table("sources"), self.at)
+            return category_sums(counting, self.policy)
+
+        size = self.data.subject_range
+        if focus is not None or size <= 0:
+            return sums_of(_only(self.records, focus))
+        s = self.inscope
+        bounds = s.aggregate(n=s.count(), low=s.sid.min(), high=s.sid.max()).to_pyarrow()
+        n, low, high = (bounds[c][0].as_py() for c in ("n", "low", "high"))
+        if not n or n <= size:
+            return sums_of(self.records)
+        step = -(-(high - low + 1) * size // n)  # sid width holding about `size` subjects
+        r = self.records
+        parts = [
+            self.data.cache(sums_of(r.filter((r.sid >= start) & (r.sid < start + step))))
+            for start in range(low, high + 1, step)
+        ]
+        return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
     def _with_network(self, base: ibis.Table, complete: bool) -> ibis.Table:
         assert self.network is not None and self.policy.network_category is not None

@@ -77,6 +77,7 @@ class SparkData(Registered):
     session: Any  # pyspark.sql.SparkSession
     extra: Mapping[str, str] = field(default_factory=dict)
     sparse_edge_limit: int = 0  # always joins: the edges stay in the cluster
+    subject_range: int = 0  # Spark partitions its aggregations itself
     con: Any = field(init=False)
     prefix: str = field(init=False)
     _types: list[str] | None = field(default=None, init=False)

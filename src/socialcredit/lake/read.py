@@ -20,6 +20,8 @@ from socialcredit.errors import InvalidInput, ResourceLimit
 from socialcredit.lake.layout import Lake
 
 DEFAULT_MEMORY_LIMIT = "10GB"
+# Category sums per this many subjects: about 1.5 GB of groups within the 10 GB limit.
+SUBJECT_RANGE = 16_000_000
 
 
 def _quote(text: str) -> str:
@@ -92,6 +94,7 @@ def lake_data(
         extra=lake_queries(lake),
         temp_directory=str(spill),
         spill_limit=spill_limit or f"{shutil.disk_usage(spill).free // 2 // 2**20}MB",
+        subject_range=SUBJECT_RANGE,
     )
     if "subjects" in data.extra and inputs.subjects.num_rows:
         _check_disjoint(data, lake.root)
