@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import ibis
 import numpy as np
@@ -28,6 +29,7 @@ from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
 from socialcredit.engine.network import Graph, network_graph
 from socialcredit.engine.outcome import Outcome
+from socialcredit.engine.ranges import Range, subject_ranges, within
 from socialcredit.engine.scoring import (
     FIXED,
     Distribution,
@@ -302,13 +304,23 @@ class _Plan:
         )
         self._graph: Graph | None = None
         self._propagated = False
+        self._ranges: list[Range] | Literal[False] | None = False
+
+    @property
+    def ranges(self) -> list[Range] | None:
+        """The ranges of subject ids a full evaluation sums per (None: all at once)."""
+        if self._ranges is False:
+            self._ranges = subject_ranges(self.inscope, self.data.subject_range)
+        return self._ranges
 
     @property
     def graph(self) -> Graph:
         if self._graph is None:
             assert self.network is not None
             with self.clock.stage("network"):
-                self._graph = network_graph(self.data, self.network, self.inscope, self.at)
+                self._graph = network_graph(
+                    self.data, self.network, self.inscope, self.at, self.ranges
+                )
         return self._graph
 
     def causes_of(self, wanted: np.ndarray) -> np.ndarray:
@@ -346,33 +358,18 @@ class _Plan:
             return self.data.cache(final_scores(_only(base, causes), policy))
 
     def _sums(self, focus: np.ndarray | None) -> ibis.Table:
-        """The category sums of `focus` (None: everyone).
-
-        Everyone's are summed per range of `data.subject_range` subject ids when there are more
-        subjects than that: one GROUP BY over a billion records into ninety million groups does
-        not fit a memory limit, and DuckDB then spills its input (45 GB, and counting, at
-        province size). Per range, the scan reads only the row groups whose sid statistics
-        overlap it, and the groups fit."""
+        """The category sums of `focus` (None: everyone; per range of subjects, see
+        `engine.ranges`, when the data sets a `subject_range` and there are more)."""
 
         def sums_of(records: ibis.Table) -> ibis.Table:
             counting = contributions(records, self.typemap, self.data.table("sources"), self.at)
             return category_sums(counting, self.policy)
 
-        size = self.data.subject_range
-        if focus is not None or size <= 0:
+        if focus is not None or not self.ranges:
             return sums_of(_only(self.records, focus))
-        s = self.inscope
-        bounds = s.aggregate(n=s.count(), low=s.sid.min(), high=s.sid.max()).to_pyarrow()
-        n, low, high = (bounds[c][0].as_py() for c in ("n", "low", "high"))
-        if not n or n <= size:
-            return sums_of(self.records)
-        step = -(-(high - low + 1) * size // n)  # sid width holding about `size` subjects
         r = self.records
-        parts = [
-            self.data.cache(sums_of(r.filter((r.sid >= start) & (r.sid < start + step))))
-            for start in range(low, high + 1, step)
-        ]
-        return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+        parts = [self.data.cache(sums_of(r.filter(within(r.sid, part)))) for part in self.ranges]
+        return ibis.union(*parts, distinct=False)
 
     def _with_network(self, base: ibis.Table, complete: bool) -> ibis.Table:
         assert self.network is not None and self.policy.network_category is not None

@@ -15,7 +15,8 @@ of addition can change a bit:
 Two implementations of that one iteration: `SparseGraph` (SciPy CSR, in memory: fast on graphs
 that fit) and `network_joins.JoinGraph` (per hop one join of the shares to the current values
 and one GROUP BY, on any Ibis backend, out of core). They give the same bits. `network_graph`
-picks: SciPy while the live edges number at most the backend's `sparse_edge_limit`.
+picks: SciPy while the live edges, summed per unordered pair, number at most the backend's
+`sparse_edge_limit`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from socialcredit.engine.data import PlanData
-from socialcredit.engine.network_joins import SHARE, JoinGraph
+from socialcredit.engine.network_joins import SHARE, JoinGraph, pair_table
+from socialcredit.engine.ranges import Range
 from socialcredit.engine.scoring import FIXED
 from socialcredit.engine.views import Instant, live_edges
 from socialcredit.policy.schema import Network
@@ -64,22 +66,27 @@ def edge_table(data: PlanData, network: Network, scope: ibis.Table, at: Instant)
 
 
 def network_graph(
-    data: PlanData, network: Network, scope: ibis.Table, at: Instant
+    data: PlanData,
+    network: Network,
+    scope: ibis.Table,
+    at: Instant,
+    ranges: list[Range] | None = None,
 ) -> SparseGraph | JoinGraph:
-    """SciPy for graphs within the backend's `sparse_edge_limit`, joins above it."""
-    edges = data.cache(edge_table(data, network, scope, at))  # computed once, read again
+    """SciPy for graphs of at most the backend's `sparse_edge_limit` pairs, joins above it.
+
+    The edges are summed once per unordered pair in the engine first (per range of the first
+    end's id with `ranges`, see `engine.ranges`), and only those pairs are kept."""
+    pairs = pair_table(edge_table(data, network, scope, at), ranges, data.cache)
     limit = data.sparse_edge_limit
-    if limit > 0 and int(edges.count().to_pyarrow().as_py()) <= limit:
-        table = edges.to_pyarrow()
+    if limit > 0 and int(pairs.count().to_pyarrow().as_py()) <= limit:
+        table = pairs.to_pyarrow()
         return SparseGraph(
             network,
             Edges(
-                src=table["src"].to_numpy(),
-                dst=table["dst"].to_numpy(),
-                weight=table["aq"].to_numpy(),
+                src=table["a"].to_numpy(), dst=table["b"].to_numpy(), weight=table["aq"].to_numpy()
             ),
         )
-    return JoinGraph(network, edges, data.cache)
+    return JoinGraph(network, pairs, data.cache, ranges)
 
 
 @dataclass(frozen=True)

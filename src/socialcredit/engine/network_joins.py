@@ -1,9 +1,16 @@
 """Network influence as relational joins: the iteration of `engine.network` on any Ibis backend.
 
-Per hop, the shares (s, j, share) join the current values (j, y) and one GROUP BY s sums the
-fixed-point terms. Nothing is collected: DuckDB runs it out of core (spilling past its memory
-limit), Spark across its executors. The arithmetic is the one of `network.propagate`, term by
-term, and every sum is an integer sum, so the two give the same bits.
+The graph is held once per unordered pair, (a, b, aq) with a < b, and the degrees (sid,
+degree). Per hop, both ends of each pair take the other's current value; one join to the values
+(j, y) and one GROUP BY s sum the fixed-point terms. Nothing is collected: DuckDB runs it out of
+core (spilling past its memory limit), Spark across its executors. The arithmetic is the one of
+`network.propagate`, term by term, and every sum is an integer sum, so the two give the same
+bits.
+
+With `ranges` (a full evaluation of a large lake, see `engine.ranges`) each GROUP BY runs per
+range of subject ids (the pairs by their first end a, the degrees and hop sums by the subject
+s), so that it holds one range's groups. Nothing else is kept but the pairs and the degrees
+(and the last hop's values, for explanations): about 30 bytes per pair and 16 per subject.
 """
 
 from __future__ import annotations
@@ -14,37 +21,77 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
+from socialcredit.engine.ranges import Range, within
 from socialcredit.engine.scoring import FIXED
 from socialcredit.policy.schema import Network
 
 SHARE = 2.0**53  # fixed-point units of one neighbour's term of N(x)
+
+Cache = Callable[[ibis.Table], ibis.Table]
 
 
 def _ids(values: np.ndarray) -> ibis.Table:
     return ibis.memtable(pa.table({"sid": pa.array(values, pa.int64())}))
 
 
+def _per_range(
+    build: Callable[[Range | None], ibis.Table], ranges: list[Range] | None, cache: Cache
+) -> ibis.Table:
+    """build(range) cached per range, as one table (build(None): everything at once)."""
+    parts = [cache(build(part)) for part in ranges] if ranges else [cache(build(None))]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+def pair_table(edges: ibis.Table, ranges: list[Range] | None, cache: Cache) -> ibis.Table:
+    """(a, b, aq): the edges (src, dst, aq) summed once per unordered pair, a < b."""
+
+    def pairs(part: Range | None) -> ibis.Table:
+        one = edges.select(
+            a=ibis.least(edges.src, edges.dst), b=ibis.greatest(edges.src, edges.dst), aq=edges.aq
+        )
+        if part is not None:
+            one = one.filter(within(one.a, part))
+        return one.group_by("a", "b").aggregate(aq=one.aq.sum())
+
+    return _per_range(pairs, ranges, cache)
+
+
+def _mirrored(pairs: ibis.Table, part: Range | None) -> ibis.Table:
+    """(s, j, aq) for the subjects s in `part` (None: all): each pair seen from both ends."""
+    forth, back = (
+        pairs.select(s=pairs.a, j=pairs.b, aq=pairs.aq),
+        pairs.select(s=pairs.b, j=pairs.a, aq=pairs.aq),
+    )
+    if part is not None:
+        forth, back = forth.filter(within(forth.s, part)), back.filter(within(back.s, part))
+    return ibis.union(forth, back, distinct=False)
+
+
 class JoinGraph:
-    """The network as a table of edges (src, dst, aq) that stays in the engine."""
+    """The network as a table of unordered pairs (a, b, aq) that stays in the engine."""
 
     def __init__(
-        self, network: Network, edges: ibis.Table, cache: Callable[[ibis.Table], ibis.Table]
+        self,
+        network: Network,
+        pairs: ibis.Table,
+        cache: Cache,
+        ranges: list[Range] | None = None,
     ) -> None:
-        self.network, self.edges, self.cache = network, edges, cache
-        self.pairs: ibis.Table | None = None
+        self.network, self.pairs, self.cache, self.ranges = network, pairs, cache, ranges
+        self.used: ibis.Table | None = None  # the pairs of the last propagation
         self.last: ibis.Table | None = None
 
     def ball(self, seeds: np.ndarray, hops: int) -> np.ndarray:
         """The sorted ids within `hops` steps of the seeds, the seeds included."""
         reached = np.unique(seeds.astype(np.int64))
         frontier = reached
-        e = self.edges
+        p = self.pairs
         for _ in range(hops):
             if frontier.size == 0:
                 break
             ids = _ids(frontier)
-            out = e.join(ids, e.src == ids.sid).select(sid=e.dst)
-            back = e.join(ids, e.dst == ids.sid).select(sid=e.src)
+            out = p.join(ids, p.a == ids.sid).select(sid=p.b)
+            back = p.join(ids, p.b == ids.sid).select(sid=p.a)
             found = ibis.union(out, back, distinct=True).to_pyarrow()["sid"].to_numpy()
             frontier = np.setdiff1d(found.astype(np.int64), reached)
             reached = np.union1d(reached, frontier)
@@ -53,39 +100,36 @@ class JoinGraph:
     def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
         """(sid, `column`): S_net of base's subjects (sid, _base, …), their neighbours among them.
 
-        complete: base holds every subject the edges join (a full evaluation), so the edges
-        need no restriction to base's subjects."""
-        network = self.network
-        e = self.edges
-        if not complete:  # a subset: keep the edges between base's subjects
+        complete: base holds every subject the pairs join (a full evaluation), so the pairs
+        need no restriction to base's subjects, and the sums run per range."""
+        network, cache = self.network, self.cache
+        p, ranges = self.pairs, self.ranges
+        if not complete:  # a subset: keep the pairs between base's subjects
             nodes = base.select("sid")
-            e = e.semi_join(nodes.select(src="sid"), "src").semi_join(
-                nodes.select(dst="sid"), "dst"
-            )
-        # The edges between two subjects, in either direction, summed once per unordered pair
-        # (half the rows of summing both directions), then mirrored.
-        one = e.select(a=ibis.least(e.src, e.dst), b=ibis.greatest(e.src, e.dst), aq=e.aq)
-        one = one.group_by("a", "b").aggregate(aq=one.aq.sum())
-        pairs = self.cache(
-            ibis.union(
-                one.select(s=one.a, j=one.b, aq=one.aq),
-                one.select(s=one.b, j=one.a, aq=one.aq),
-                distinct=False,
-            )
-        )
-        degree = pairs.group_by("s").aggregate(degree=pairs.aq.sum())
-        degree = degree.filter(degree.degree > 0)
-        shares = pairs.join(degree, "s")
-        shares = self.cache(
-            shares.select("s", "j", share=shares.aq.cast("float64") / shares.degree.cast("float64"))
-        )
+            p = cache(p.semi_join(nodes.select(a="sid"), "a").semi_join(nodes.select(b="sid"), "b"))
+            ranges = None
+
+        def degrees(part: Range | None) -> ibis.Table:
+            rows = _mirrored(p, part)
+            d = rows.group_by("s").aggregate(degree=rows.aq.sum())
+            return d.filter(d.degree > 0)
+
+        degree = _per_range(degrees, ranges, cache)
         values = base.select("sid", "_base")
 
         def neighbourhood(y: ibis.Table) -> ibis.Table:
-            """(s, n) for the subjects with neighbours; the others' n is 1/2."""
-            hop = shares.join(y, shares.j == y.sid)
-            hop = hop.select("s", q=(hop.share * hop.y * SHARE + 0.5).floor().cast("int64"))
-            return hop.group_by("s").aggregate(q=hop.q.sum())
+            """(s, q) for the subjects with neighbours; the others' n is 1/2."""
+
+            def sums(part: Range | None) -> ibis.Table:
+                rows = _mirrored(p, part)
+                d = degree if part is None else degree.filter(within(degree.s, part))
+                rows = rows.join(d, "s")
+                hop = rows.join(y, rows.j == y.sid)
+                share = hop.aq.cast("float64") / hop.degree.cast("float64")
+                hop = hop.select("s", q=(share * hop.y * SHARE + 0.5).floor().cast("int64"))
+                return hop.group_by("s").aggregate(q=hop.q.sum())
+
+            return _per_range(sums, ranges, cache)
 
         def n_of(joined: ibis.Table) -> ibis.FloatingValue:
             n: ibis.FloatingValue = (joined.q.cast("float64") / SHARE).fill_null(0.5)
@@ -95,21 +139,21 @@ class JoinGraph:
         for _ in range(network.hops - 1):
             sums = neighbourhood(y)
             step = values.left_join(sums, values.sid == sums.s)
-            y = self.cache(
+            y = cache(
                 step.select(
                     "sid", y=(1.0 - network.damping) * step._base + network.damping * n_of(step)
                 )
             )
         sums = neighbourhood(y)
-        self.pairs, self.last = pairs, y
+        self.used, self.last = p, y
         joined = values.left_join(sums, values.sid == sums.s)
         return joined.select("sid", **{column: n_of(joined)})
 
     def influences(self, sids: np.ndarray) -> pa.Table:
         """For explanations: each neighbour's weight a_sj (points) and value y_hops."""
-        assert self.pairs is not None and self.last is not None
-        p, y = self.pairs, self.last
-        mine = p.semi_join(_ids(sids).select(s="sid"), "s")
+        assert self.used is not None and self.last is not None
+        rows, y = _mirrored(self.used, None), self.last
+        mine = rows.semi_join(_ids(sids).select(s="sid"), "s")
         rows = mine.join(y, mine.j == y.sid)
         rows = rows.select(
             sid=rows.s, neighbour=rows.j, a=rows.aq.cast("float64") / FIXED, y=rows.y
