@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.engine import EngineData, Outcome, evaluate
+from socialcredit.engine.data import Inputs
 from socialcredit.engine.fmath import with_exp, with_exp2
 from tests.engine.test_properties import POINTS, WEIGHTED, worlds
 from tests.engine.world import T0, World, day, policy
@@ -126,3 +127,23 @@ def test_sums_per_subject_range_equal_sums_at_once(
         evaluate(EngineData(world.inputs()), points, T0, known_at),
         evaluate(ranged, points, T0, known_at),
     )
+
+
+@pytest.mark.parametrize("size", [0, 1, 2])
+@pytest.mark.parametrize("versions", [False, True])
+def test_edge_versions_in_the_engine_are_found_in_any_range(size: int, versions: bool) -> None:
+    """A lake's relationships are checked for an edge recorded twice in the engine, per range
+    of `src` when the data sets a subject range (4 × `size` edges per range here)."""
+    edges = [(src, src + 1, 0) for src in range(1, 13)]
+    if versions:  # edge 11 -> 12, recorded again later with the same valid_from
+        edges.append((11, 12, 5))
+    rows = ", ".join(
+        f"(NULL::BIGINT, {src}, {dst}, 'family', 1.0, 0::BIGINT, NULL::BIGINT, {at}::BIGINT)"
+        for src, dst, at in edges
+    )
+    query = (
+        "SELECT * FROM (VALUES "
+        f"{rows}) t(eid, src, dst, kind, weight, valid_from_us, valid_to_us, recorded_us)"
+    )
+    data = EngineData(Inputs.from_rows(), extra={"relationships": query}, subject_range=size)
+    assert data.has_edge_versions is versions
