@@ -76,7 +76,10 @@ def network_graph(
 
     The edges are summed once per unordered pair in the engine first (per range of the first
     end's id with `ranges`, see `engine.ranges`), and only those pairs are kept."""
-    pairs = pair_table(edge_table(data, network, scope, at), ranges, data.cache)
+    edges = edge_table(data, network, scope, at)
+    if ranges:  # read once per range: computed once (its scope joins are the costly part)
+        edges = data.cache(edges)
+    pairs = pair_table(edges, ranges, data.cache)  # the edges' cache is dropped on return
     limit = data.sparse_edge_limit
     if limit > 0 and int(pairs.count().to_pyarrow().as_py()) <= limit:
         table = pairs.to_pyarrow()
