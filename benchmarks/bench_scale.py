@@ -250,6 +250,8 @@ def scs_evaluate(job: Job, spark: bool) -> int:
         data = lake_data(Lake(job.lake), Inputs.from_rows())
     # As `scs evaluate --lake` does: the outcome tables streamed into their files.
     outcome = evaluate(data, job.policy, job.as_of, write_to=job.out.parent)
+    stages = ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in outcome.timings.items())
+    print(f"    stages (s): {stages}", file=sys.stderr, flush=True)  # stdout is the report's
     return int(outcome.counts["scored"])
 
 
