@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -141,6 +143,14 @@ class PlanData(Protocol):
     def cache(self, table: ibis.Table) -> ibis.Table: ...
 
     def batches(self, table: ibis.Table, rows: int) -> Iterator[pa.Table]: ...
+
+
+def _drop_table(con: Any, name: str) -> None:
+    try:
+        con.drop_table(name, force=True)
+    except Exception:
+        if not sys.is_finalizing():  # at exit the connection may be gone first
+            raise
 
 
 def check_extra(extra: Mapping[str, str]) -> None:
@@ -283,6 +293,19 @@ class EngineData(Registered):
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
+
+    def cache(self, table: ibis.Table) -> ibis.Table:
+        """Materialize a stage that later ones read more than once, as a temporary table that
+        is dropped once nothing refers to the table returned.
+
+        Not Ibis's `Table.cache`: that keeps the expression it was given alive as long as the
+        result, and with it every cached table the expression read, so an evaluation held every
+        stage it had ever cached until it ended (the category sums under the base values under
+        the scores: 20 GB of spill at province size)."""
+        name = ibis.util.gen_name("stage")
+        cached = self.con.create_table(name, table, schema=table.schema(), temp=True)
+        weakref.finalize(cached.op(), _drop_table, self.con, name)
+        return cached
 
     def batches(self, table: ibis.Table, rows: int) -> Iterator[pa.Table]:
         """`table`'s rows, `rows` at a time, as `to_pyarrow` types them.
