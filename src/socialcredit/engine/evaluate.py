@@ -29,7 +29,7 @@ from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
 from socialcredit.engine.network import Graph, network_graph
 from socialcredit.engine.outcome import Outcome
-from socialcredit.engine.ranges import Range, subject_ranges, within
+from socialcredit.engine.ranges import Range, per_range, subject_ranges, within
 from socialcredit.engine.scoring import (
     FIXED,
     Distribution,
@@ -368,8 +368,11 @@ class _Plan:
         if focus is not None or not self.ranges:
             return sums_of(_only(self.records, focus))
         r = self.records
-        parts = [self.data.cache(sums_of(r.filter(within(r.sid, part)))) for part in self.ranges]
-        return ibis.union(*parts, distinct=False)
+
+        def ranged(part: Range | None) -> ibis.Table:
+            return sums_of(r if part is None else r.filter(within(r.sid, part)))
+
+        return per_range(ranged, self.ranges, self.data.cache)
 
     def _with_network(self, base: ibis.Table, complete: bool) -> ibis.Table:
         assert self.network is not None and self.policy.network_category is not None

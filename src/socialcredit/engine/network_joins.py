@@ -15,31 +15,19 @@ s), so that it holds one range's groups. Nothing else is kept but the pairs and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import ibis
 import numpy as np
 import pyarrow as pa
 
-from socialcredit.engine.ranges import Range, within
+from socialcredit.engine.ranges import Cache, Range, per_range, within
 from socialcredit.engine.scoring import FIXED
 from socialcredit.policy.schema import Network
 
 SHARE = 2.0**53  # fixed-point units of one neighbour's term of N(x)
 
-Cache = Callable[[ibis.Table], ibis.Table]
-
 
 def _ids(values: np.ndarray) -> ibis.Table:
     return ibis.memtable(pa.table({"sid": pa.array(values, pa.int64())}))
-
-
-def _per_range(
-    build: Callable[[Range | None], ibis.Table], ranges: list[Range] | None, cache: Cache
-) -> ibis.Table:
-    """build(range) cached per range, as one table (build(None): everything at once)."""
-    parts = [cache(build(part)) for part in ranges] if ranges else [cache(build(None))]
-    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
 def pair_table(edges: ibis.Table, ranges: list[Range] | None, cache: Cache) -> ibis.Table:
@@ -53,7 +41,7 @@ def pair_table(edges: ibis.Table, ranges: list[Range] | None, cache: Cache) -> i
             one = one.filter(within(one.a, part))
         return one.group_by("a", "b").aggregate(aq=one.aq.sum())
 
-    return _per_range(pairs, ranges, cache)
+    return per_range(pairs, ranges, cache)
 
 
 def _mirrored(pairs: ibis.Table, part: Range | None) -> ibis.Table:
@@ -114,7 +102,7 @@ class JoinGraph:
             d = rows.group_by("s").aggregate(degree=rows.aq.sum())
             return d.filter(d.degree > 0)
 
-        degree = _per_range(degrees, ranges, cache)
+        degree = per_range(degrees, ranges, cache)
         values = base.select("sid", "_base")
 
         def neighbourhood(y: ibis.Table) -> ibis.Table:
@@ -129,7 +117,7 @@ class JoinGraph:
                 hop = hop.select("s", q=(share * hop.y * SHARE + 0.5).floor().cast("int64"))
                 return hop.group_by("s").aggregate(q=hop.q.sum())
 
-            return _per_range(sums, ranges, cache)
+            return per_range(sums, ranges, cache)
 
         def n_of(joined: ibis.Table) -> ibis.FloatingValue:
             n: ibis.FloatingValue = (joined.q.cast("float64") / SHARE).fill_null(0.5)

@@ -8,9 +8,12 @@ groups whose sid statistics overlap the range (the lake is sorted by sid within 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 
 Range = tuple[int, int]  # subject ids start <= sid < stop
+Cache = Callable[[ibis.Table], ibis.Table]
 
 
 def subject_ranges(subjects: ibis.Table, size: int) -> list[Range] | None:
@@ -30,3 +33,11 @@ def subject_ranges(subjects: ibis.Table, size: int) -> list[Range] | None:
 
 def within(column: ibis.IntegerValue, part: Range) -> ibis.BooleanValue:
     return (column >= part[0]) & (column < part[1])
+
+
+def per_range(
+    build: Callable[[Range | None], ibis.Table], ranges: list[Range] | None, cache: Cache
+) -> ibis.Table:
+    """build(range) cached per range, as one table (no ranges: build(None), all at once)."""
+    parts = [cache(build(part)) for part in ranges] if ranges else [cache(build(None))]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
