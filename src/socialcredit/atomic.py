@@ -50,14 +50,23 @@ class AtomicFiles:
         self.pending: list[tuple[Path, Path]] = []
 
     @contextmanager
-    def writer(self, path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    def slot(self, path: Path) -> Iterator[Path]:
+        """The temporary path to write `path`'s file at (by any writer, an engine's too); it
+        is flushed to disk when the block ends, and renamed into place by `commit`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
         self.pending.append((temporary, path))
-        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
-            yield writer
+        yield temporary
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
+
+    @contextmanager
+    def writer(self, path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+        with (
+            self.slot(path) as temporary,
+            pq.ParquetWriter(temporary, schema, compression="zstd") as writer,
+        ):
+            yield writer
 
     def commit(self) -> None:
         for temporary, path in self.pending:

@@ -18,6 +18,18 @@ from socialcredit.timeutil import to_us
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def as_read(table: pa.Table) -> pa.Table:
+    """`table` as any writer's Parquet file of it reads back: every column nullable (DuckDB
+    marks the columns it knows hold no null as required) and a list's items named "item"
+    (Parquet's "element")."""
+
+    def plain(kind: pa.DataType) -> pa.DataType:
+        return pa.list_(plain(kind.value_type)) if pa.types.is_list(kind) else kind
+
+    schema = pa.schema([pa.field(f.name, plain(f.type), nullable=True) for f in table.schema])
+    return table.cast(schema)
+
+
 def day(n: float) -> datetime:
     """T0 shifted by n days (negative: before T0)."""
     return T0 + timedelta(days=n)

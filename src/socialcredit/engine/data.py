@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import sys
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import ibis
 import pyarrow as pa
 
+from socialcredit.atomic import ROW_GROUP
 from socialcredit.engine.ranges import subject_ranges, within
 
 SUBJECTS = pa.schema(
@@ -142,7 +144,7 @@ class PlanData(Protocol):
 
     def cache(self, table: ibis.Table) -> ibis.Table: ...
 
-    def batches(self, table: ibis.Table, rows: int) -> Iterator[pa.Table]: ...
+    def write_parquet(self, table: ibis.Table, path: Path) -> None: ...
 
 
 def _drop_table(con: Any, name: str) -> None:
@@ -307,18 +309,12 @@ class EngineData(Registered):
         weakref.finalize(cached.op(), _drop_table, self.con, name)
         return cached
 
-    def batches(self, table: ibis.Table, rows: int) -> Iterator[pa.Table]:
-        """`table`'s rows, `rows` at a time, as `to_pyarrow` types them.
-
-        Not Ibis's `to_pyarrow_batches`: in Ibis 12 it calls a cursor method DuckDB 2 removed;
-        this is its `to_pyarrow` with DuckDB's streaming reader in place of the whole table."""
-        from ibis.backends.duckdb.converter import DuckDBPyArrowData
-
-        reader = self.con._to_duckdb_relation(table).to_arrow_reader(rows)
-        for batch in reader:
-            yield table.__pyarrow_result__(
-                pa.Table.from_batches([batch]), data_mapper=DuckDBPyArrowData
-            )
+    def write_parquet(self, table: ibis.Table, path: Path) -> None:
+        """Write `table`'s rows, in its order, to the Parquet file `path`: DuckDB's `COPY`,
+        which encodes and compresses row groups on all threads and never hands a row to
+        Python (the batch-by-batch write from Python took 216 s of 26 minutes at province
+        size)."""
+        self.con.to_parquet(table, path, compression="zstd", row_group_size=ROW_GROUP)
 
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table (e.g. only the records a subset evaluation needs),

@@ -10,10 +10,9 @@ collateral measures), and returns exactly the rows the full evaluation gives for
 
 from __future__ import annotations
 
-import itertools
 import resource
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +21,10 @@ from typing import Literal
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from socialcredit.atomic import ROW_GROUP, AtomicFiles
+from socialcredit.atomic import AtomicFiles
 from socialcredit.engine import measures as measures_stage
 from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
@@ -87,24 +88,31 @@ def empty_scores() -> pa.Table:
     )
 
 
-def _named_lists(batch: pa.Table, names: pa.Array) -> pa.Table:
-    return pa.table(
-        {
-            "list": names.take(batch["list"]),
-            "sid": batch["sid"].cast(pa.int64()),
-            "since_us": batch["since"].cast(pa.int64()),
-            "until_us": batch["until"].cast(pa.int64()),
-        }
+LISTS = pa.schema(
+    [("list", pa.string()), ("sid", pa.int64()), ("since_us", pa.int64()), ("until_us", pa.int64())]
+)
+
+
+def _named_lists(listed: ibis.Table, policy: Policy) -> ibis.Table:
+    """The list rows, sorted by (list, sid), with the lists' names instead of indexes."""
+    names = ibis.literal([definition.name for definition in policy.lists], type="array<string>")
+    ordered = listed.order_by("list", "sid")
+    return ordered.select(
+        list=names[ordered["list"].cast("int32")],  # Spark indexes arrays by INT only
+        sid=ordered["sid"].cast("int64"),
+        since_us=ordered["since"].cast("int64"),
+        until_us=ordered["until"].cast("int64"),
     )
 
 
+KEYS = {"scores": "records", "lists": "list", "decisions": "measure"}  # what is counted
 BATCH_ROWS = 1 << 20
 
 
 class Sink:
-    """Where the outcome tables go: into memory (returned), or batch by batch into Parquet
-    files under `folder` (each file appears whole when it is done). Counts the rows of each
-    table and the totals the outcome's counts need, either way."""
+    """Where the outcome tables go: into memory (returned), or written by the engine into
+    Parquet files under `folder` (the files appear together, whole, when all are written).
+    Counts the rows of each table and the totals the outcome's counts need, either way."""
 
     def __init__(self, data: PlanData, folder: Path | None) -> None:
         self.data, self.folder = data, folder
@@ -113,43 +121,45 @@ class Sink:
         self.totals: dict[str, int] = {}
 
     def put(self, name: str, table: pa.Table) -> pa.Table:
-        return self._finish(name, [table], table.schema)
+        """A table the evaluation already holds (an empty one)."""
+        if self.folder is not None:
+            with self.files.writer(self.folder / f"{name}.parquet", table.schema) as writer:
+                writer.write_table(table)
+        return self._counted(name, table)
 
-    def stream(
-        self, name: str, expr: ibis.Table, convert: Callable[[pa.Table], pa.Table]
-    ) -> pa.Table:
-        """Run `expr` and pass its rows through `convert` batch by batch."""
+    def stream(self, name: str, expr: ibis.Table) -> pa.Table:
+        """Run `expr`: its rows, or, with a folder, an empty table and its rows in the file."""
         if self.folder is None:
-            table = convert(expr.to_pyarrow())
-            return self._finish(name, [table], table.schema)
-        batches = (convert(batch) for batch in self.data.batches(expr, BATCH_ROWS))
-        first = next(batches, None)
-        if first is None:
-            first = convert(expr.schema().to_pyarrow().empty_table())
-        return self._finish(name, itertools.chain([first], batches), first.schema)
-
-    def _finish(self, name: str, tables: Iterable[pa.Table], schema: pa.Schema) -> pa.Table:
+            # Typed as Ibis types the expression: DuckDB names a list's items "l", not "item".
+            return self._counted(name, expr.to_pyarrow().cast(expr.schema().to_pyarrow()))
+        with self.files.slot(self.folder / f"{name}.parquet") as temporary:
+            self.data.write_parquet(expr, temporary)
+        key = KEYS[name]
+        # The names come back as dictionaries (as DuckDB wrote them): counted by their codes.
+        written = pq.ParquetFile(temporary, read_dictionary=[key] if name != "scores" else None)
         self.rows[name] = 0
-        if self.folder is None:
-            table = pa.concat_tables(list(tables))
-            self._count(name, table)
-            return table
-        with self.files.writer(self.folder / f"{name}.parquet", schema) as writer:
-            for table in tables:
-                self._count(name, table)
-                writer.write_table(table, row_group_size=ROW_GROUP)
-        return schema.empty_table()
+        for batch in written.iter_batches(BATCH_ROWS, columns=[key]):
+            self._count(name, batch)
+        return expr.schema().to_pyarrow().empty_table()
 
-    def _count(self, name: str, table: pa.Table) -> None:
-        self.rows[name] += table.num_rows
-        if name == "scores" and table.num_rows:
-            records = int(pa.compute.sum(table["records"]).as_py() or 0)
-            self.totals["records"] = self.totals.get("records", 0) + records
-        key = {"lists": "list", "decisions": "measure"}.get(name)
-        if key and table.num_rows:
-            for entry in pa.compute.value_counts(table[key]).to_pylist():
-                label = f"{key}:{entry['values']}"
-                self.totals[label] = self.totals.get(label, 0) + entry["counts"]
+    def _counted(self, name: str, table: pa.Table) -> pa.Table:
+        self.rows[name] = 0
+        self._count(name, table)
+        return table
+
+    def _count(self, name: str, rows: pa.Table | pa.RecordBatch) -> None:
+        """Add the rows', the records behind the scores, and the rows per list, per measure."""
+        self.rows[name] += rows.num_rows
+        key = KEYS[name]
+        if not rows.num_rows:
+            return
+        if name == "scores":
+            records = int(pc.sum(rows[key]).as_py() or 0)
+            self.totals[key] = self.totals.get(key, 0) + records
+            return
+        for entry in pc.value_counts(rows[key]).to_pylist():
+            label = f"{key}:{entry['values']}"
+            self.totals[label] = self.totals.get(label, 0) + entry["counts"]
 
 
 def evaluate(
@@ -169,10 +179,11 @@ def evaluate(
     distribution: the population's score histogram for percentiles. A subset evaluation without
                   one scores the whole population once to get it (exact, but not fast).
     explain:      also return per-record contributions and network influences of `subjects`.
-    write_to:     stream the outcome tables into WRITE_TO/{scores,lists,decisions}.parquet
-                  batch by batch (each file written atomically) instead of returning them; the
-                  Outcome's tables are then empty and its counts are the written rows'. For
-                  populations whose outcomes do not fit in memory (the record lake).
+    write_to:     have the engine write the outcome tables into
+                  WRITE_TO/{scores,lists,decisions}.parquet (the three files appear together,
+                  whole) instead of returning them; the Outcome's tables are then empty and
+                  its counts are the written rows'. For populations whose outcomes do not fit
+                  in memory (the record lake).
     """
     at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
     clock = _Clock()
@@ -193,7 +204,7 @@ def evaluate(
     with clock.stage("lists"):
         listed = data.cache(memberships(records, typemap, _only(inscope, causes), at))
     with clock.stage("measures"):
-        decisions, codes = plan.decisions(scores, listed, causes)
+        decisions = plan.decisions(scores, listed, causes, wanted)
 
     sink = Sink(data, write_to)
     try:
@@ -202,21 +213,15 @@ def evaluate(
             if score_expr is None:
                 score_rows = sink.put("scores", empty_scores())
             else:
-                score_rows = sink.stream("scores", score_expr, lambda batch: batch)
-            list_names = pa.array([definition.name for definition in policy.lists], pa.string())
-            list_rows = sink.stream(
-                "lists",
-                _only(listed, wanted).order_by("list", "sid"),
-                lambda batch: _named_lists(batch, list_names),
-            )
-            if decisions is None:
-                decision_rows = sink.put("decisions", measures_stage.empty_decisions(policy))
+                score_rows = sink.stream("scores", score_expr)
+            if not policy.lists:
+                list_rows = sink.put("lists", LISTS.empty_table())
             else:
-                decision_rows = sink.stream(
-                    "decisions",
-                    _only(decisions, wanted).order_by("measure", "sid", "cause", "via"),
-                    lambda batch: measures_stage.decode(batch, policy, codes),
-                )
+                list_rows = sink.stream("lists", _named_lists(_only(listed, wanted), policy))
+            if decisions is None:
+                decision_rows = sink.put("decisions", measures_stage.empty_decisions())
+            else:
+                decision_rows = sink.stream("decisions", decisions)
             sink.files.commit()
     except BaseException:
         sink.files.discard()
@@ -386,13 +391,17 @@ class _Plan:
             return base.join(network, "sid")
 
     def decisions(
-        self, scores: ibis.Table | None, listed: ibis.Table, causes: np.ndarray | None
-    ) -> tuple[ibis.Table | None, list[list[str]]]:
-        """Undecoded decision rows (measure, sid, cause, via, since, mask), and per measure
-        the reason code of each bit of `mask` (see `measures.decode`)."""
+        self,
+        scores: ibis.Table | None,
+        listed: ibis.Table,
+        causes: np.ndarray | None,
+        wanted: np.ndarray | None,
+    ) -> ibis.Table | None:
+        """The decision rows of `wanted` (everyone: None), decoded and sorted (see
+        `measures.decode`); None when the policy has no measures."""
         policy, at = self.policy, self.at
         if not policy.measures:
-            return None, []
+            return None
         features = _only(self.inscope, causes)
         if scores is not None:
             features = features.left_join(scores.select("sid", "score", "tier"), "sid")
@@ -420,7 +429,8 @@ class _Plan:
         causes_table = measures_stage.cause_rows(features, policy, self.typemap.atoms, at)
         assert causes_table is not None
         rows = measures_stage.targets(self.data, causes_table, policy, at)
-        return rows, measures_stage.reason_codes(policy, features, self.typemap.atoms, at)
+        codes = measures_stage.reason_codes(policy, features, self.typemap.atoms, at)
+        return measures_stage.decode(_only(rows, wanted), causes_table, policy, codes)
 
     def score_rows(
         self, scores: ibis.Table | None, distribution: Distribution, wanted: np.ndarray | None

@@ -8,9 +8,10 @@ target. Reason codes are carried as a bit mask per row and decoded at the end.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from socialcredit.engine.conditions import compile_condition
 from socialcredit.engine.data import PlanData
@@ -100,53 +101,68 @@ def targets(data: PlanData, causes: ibis.Table, policy: Policy, at: Instant) -> 
     return rows.select(*columns).distinct()
 
 
-def empty_decisions(policy: Policy) -> pa.Table:
+DECISIONS = pa.schema(
+    [
+        ("measure", pa.string()),
+        ("kind", pa.string()),
+        ("authority", pa.string()),
+        ("sid", pa.int64()),
+        ("cause_sid", pa.int64()),
+        ("since_us", pa.int64()),
+        ("reasons", pa.list_(pa.string())),
+    ]
+)
+COMBOS = pa.schema(
+    [("measure", pa.int64()), ("via", pa.int64()), ("mask", pa.int64()), ("combo", pa.int32())]
+)
+
+
+def empty_decisions() -> pa.Table:
     """The decision rows of a policy without measures."""
-    empty = pa.table(
-        {
-            name: pa.array([], pa.int64())
-            for name in ("measure", "sid", "cause", "via", "since", "mask")
-        }
-    )
-    return decode(empty, policy, [])
+    return DECISIONS.empty_table()
 
 
-def decode(rows: pa.Table, policy: Policy, codes: list[list[str]]) -> pa.Table:
-    """Final decision rows: names, kinds, authorities and reason lists instead of indexes.
+def decode(
+    rows: ibis.Table, causes: ibis.Table, policy: Policy, codes: list[list[str]]
+) -> ibis.Table:
+    """The final decision rows, sorted by (measure, sid, cause, via): names, kinds, authorities
+    and reason lists instead of indexes.
 
-    Millions of rows share a few (measure, via, mask) combinations: each is decoded once in
-    Python and the rows take theirs by index (Arrow kernels, no Python object per row)."""
-    masks = pc.dictionary_encode(rows["mask"].combine_chunks())
-    key = pc.add(
-        pc.multiply(
-            pc.add(pc.multiply(rows["measure"].combine_chunks(), 3), rows["via"].combine_chunks()),
-            len(masks.dictionary),
-        ),
-        masks.indices.cast(pa.int64()),
-    )
-    combos = pc.dictionary_encode(key)
+    Millions of rows share a few (measure, via, mask) combinations: the distinct (measure,
+    mask) of the cause rows are decoded once in Python, each row is joined to its
+    combination's number, sorted with only its numbers, and only then takes the combination's
+    strings (by index into literal lists), so that the sort does not carry them and no row
+    passes through Python (the outcome files are written by the engine)."""
+    keys: list[dict[str, int]] = []
     names, kinds, authorities, reasons = [], [], [], []
-    for combo in combos.dictionary.to_pylist():
-        group, mask_index = divmod(combo, len(masks.dictionary))
-        index, via = divmod(group, 3)
-        mask = masks.dictionary[mask_index].as_py()
-        measure = policy.measures[index]
-        listed = [code for bit, code in enumerate(codes[index]) if mask >> bit & 1]
-        if via in COLLATERAL:
-            listed.append(COLLATERAL[via])
-        names.append(measure.name)
-        kinds.append(measure.kind)
-        authorities.append(measure.authority)
-        reasons.append(listed)
-    position = combos.indices
-    return pa.table(
-        {
-            "measure": pa.array(names, pa.string()).take(position),
-            "kind": pa.array(kinds, pa.string()).take(position),
-            "authority": pa.array(authorities, pa.string()).take(position),
-            "sid": rows["sid"].cast(pa.int64()),
-            "cause_sid": rows["cause"].cast(pa.int64()),
-            "since_us": rows["since"].cast(pa.int64()),
-            "reasons": pa.array(reasons, pa.list_(pa.string())).take(position),
-        }
+    found = causes.select("measure", "mask").distinct().to_pyarrow()
+    for measure, mask in zip(found["measure"].to_pylist(), found["mask"].to_pylist(), strict=True):
+        definition = policy.measures[measure]
+        listed = [code for bit, code in enumerate(codes[measure]) if mask >> bit & 1]
+        for target in definition.targets:
+            via = VIA[target]
+            keys.append({"measure": measure, "via": via, "mask": mask, "combo": len(keys)})
+            names.append(definition.name)
+            kinds.append(definition.kind)
+            authorities.append(definition.authority)
+            reasons.append([*listed, COLLATERAL[via]] if via in COLLATERAL else listed)
+    combos = ibis.memtable(pa.Table.from_pylist(keys, schema=COMBOS))
+    joined = rows.join(combos, ["measure", "via", "mask"])
+    ordered = joined.order_by("measure", "sid", "cause", "via")
+    combo = ordered["combo"]
+
+    def pick(values: list[Any], kind: str) -> ibis.Value:
+        # Never an empty literal (Spark types `array()` as an array of NULL); with no
+        # combination there is no row to take the placeholder.
+        placeholder = [""] if kind == "string" else [[""]]
+        return ibis.literal(values or placeholder, type=f"array<{kind}>")[combo]
+
+    return ordered.select(
+        measure=pick(names, "string"),
+        kind=pick(kinds, "string"),
+        authority=pick(authorities, "string"),
+        sid=ordered["sid"].cast("int64"),
+        cause_sid=ordered["cause"].cast("int64"),
+        since_us=ordered["since"].cast("int64"),
+        reasons=pick(reasons, "array<string>"),
     )

@@ -17,13 +17,16 @@ import dataclasses
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from socialcredit.atomic import ROW_GROUP
 from socialcredit.engine.data import SCHEMAS, Inputs, Registered, check_extra
 from socialcredit.errors import InvalidInput
 
@@ -116,11 +119,11 @@ class SparkData(Registered):
     def table(self, name: str) -> ibis.Table:
         return self.con.table(self.view(name))
 
-    def batches(self, table: ibis.Table, rows: int) -> Iterator[pa.Table]:
-        """`table`'s rows, `rows` at a time. The driver collects them whole first (Ibis's
-        PySpark backend has no streaming reader), see docs/scale.md, "Spark"."""
-        for batch in table.to_pyarrow().to_batches(max_chunksize=rows):
-            yield pa.Table.from_batches([batch])
+    def write_parquet(self, table: ibis.Table, path: Path) -> None:
+        """Write `table`'s rows, in its order, to the Parquet file `path` on the driver. They
+        are collected to it whole first (Ibis's PySpark backend has no streaming reader), see
+        docs/scale.md, "Spark"."""
+        pq.write_table(table.to_pyarrow(), path, compression="zstd", row_group_size=ROW_GROUP)
 
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table, keeping the registry already registered."""

@@ -126,9 +126,9 @@ def run_lake_evaluations(
         clock = time.perf_counter()
         begun = now()
         folder = out / policy.name
-        # Without --store the outcome tables are streamed into their files as they are read
-        # from the engine, so that memory does not grow with the population; storing them
-        # needs them in memory anyway.
+        # Without --store the engine writes the outcome tables into their files itself, so
+        # that memory does not grow with the population; storing them needs them in memory
+        # anyway.
         with spill_guard(data) if isinstance(data, EngineData) else nullcontext():
             outcome = evaluate(
                 data, policy.policy, run.as_of, run.known_at, write_to=None if store else folder
@@ -150,7 +150,8 @@ def run_lake_evaluations(
 
 
 def write_outcome(outcome: Outcome, folder: Path, run: LakeRun) -> None:
-    """The outcome tables (unless evaluate streamed them there) and evaluation.json."""
+    """The outcome tables (unless evaluate had the engine write them there) and
+    evaluation.json."""
     if outcome.written_to is None:
         for name in ("scores", "lists", "decisions"):
             write_atomic(getattr(outcome, name), folder / f"{name}.parquet")
