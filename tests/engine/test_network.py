@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import ibis
 import pytest
 
-from tests.engine.world import World, day, policy, rows
+from socialcredit.engine import EngineData, evaluate
+from tests.engine.world import T0, World, day, policy, rows
 
 NET = """
 policy: net
@@ -98,3 +101,37 @@ def test_a_later_version_of_an_edge_ends_it(world: World) -> None:
     assert rows(w.evaluate(net(1), known_at=day(-6)).scores)[1]["ties"] == pytest.approx(GOOD)
     # and while it was valid, it counted
     assert rows(w.evaluate(net(1), as_of=day(-20)).scores)[1]["ties"] == pytest.approx(GOOD)
+
+
+class _Watched(EngineData):
+    """DuckDB data that notes, when the outcome files are written, the columns of every table
+    the evaluation still holds."""
+
+    held: list[set[str]]
+
+    def write_parquet(self, table: ibis.Table, path: Path) -> None:
+        columns: dict[str, set[str]] = {}
+        query = "SELECT table_name, column_name FROM duckdb_columns()"
+        for table_name, column in self.con.raw_sql(query).fetchall():
+            if "stage" in table_name:
+                columns.setdefault(table_name, set()).add(column)
+        self.held = list(columns.values())
+        super().write_parquet(table, path)
+
+
+@pytest.mark.parametrize("explain", [False, True])
+def test_the_network_graph_is_let_go_once_propagated(tmp_path: Path, explain: bool) -> None:
+    """A batch evaluation does not hold the pairs, degrees and hop values through its later
+    stages (about 10 GB at province size); an explanation keeps them for the influences."""
+    w = World()
+    w.people(1, 2, 3, 4)
+    w.edge(1, 2, "contact")
+    w.edge(2, 3, "spouse")
+    w.record(3, "civic.good", day(-1))
+    data = _Watched(w.inputs(), sparse_edge_limit=0, subject_range=2)  # joins, per range
+    out = evaluate(data, net(2), T0, write_to=tmp_path / "all")
+    assert out.counts["scored"] == 4
+    assert data.held and not any({"a", "b", "aq"} <= columns for columns in data.held)
+    if explain:
+        explained = evaluate(data, net(2), T0, subjects=[1], explain=True)
+        assert explained.influences is not None and explained.influences.num_rows == 1

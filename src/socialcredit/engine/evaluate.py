@@ -191,7 +191,16 @@ def evaluate(
         typemap = build_typemap(policy, data.record_types())
         inscope = scope(data, policy, at)
         records = live_records(data, at)
-    plan = _Plan(data, policy, at, typemap, inscope, records, clock)
+    plan = _Plan(
+        data,
+        policy,
+        at,
+        typemap,
+        inscope,
+        records,
+        clock,
+        keep_graph=explain and subjects is not None,
+    )
     wanted = None if subjects is None else np.unique(np.asarray(subjects, dtype=np.int64))
     causes = None if wanted is None else plan.causes_of(wanted)
 
@@ -299,9 +308,12 @@ class _Plan:
         inscope: ibis.Table,
         records: ibis.Table,
         clock: _Clock,
+        keep_graph: bool = False,
     ) -> None:
+        """keep_graph: hold the network graph after the propagation (for explanations)."""
         self.data, self.policy, self.at, self.typemap = data, policy, at, typemap
         self.inscope, self.records, self.clock = inscope, records, clock
+        self.keep_graph = keep_graph
         self.network = (
             policy.categories[policy.network_category].network
             if (policy.network_category)
@@ -388,6 +400,10 @@ class _Plan:
             # Only (sid, S_net) is held: a copy of the whole base table would be ~100 bytes
             # per subject more (8 GB at 84 million scored).
             network = self.data.cache(graph.propagate(base, column, complete=complete))
+            if not self.keep_graph:
+                # Let its pairs, degrees and values go (their tables are dropped with them):
+                # at province size about 10 GB that the later stages would otherwise spill.
+                self._graph = None
             return base.join(network, "sid")
 
     def decisions(
