@@ -36,14 +36,18 @@ def assert_same(a: Outcome, b: Outcome) -> None:
     assert a.distribution == b.distribution
 
 
+@pytest.mark.parametrize("blocks", [False, True], ids=["joins", "blocks"])
 @settings(FEW, max_examples=15)
 @given(worlds(), st.integers(1, 4), st.sampled_from([None, -15]), st.data())
 def test_join_propagation_equals_scipy(
-    world: World, hops: int, known: int | None, data: Any
+    blocks: bool, world: World, hops: int, known: int | None, data: Any
 ) -> None:
+    """The engine's propagation, all joins or (a full evaluation's) in numpy blocks, gives
+    SciPy's bits; subsets and explanations are the joins' in both."""
     known_at = None if known is None else day(known)
     p = policy(WEIGHTED.replace("HOPS", str(hops)))
-    sparse, joins = EngineData(world.inputs()), EngineData(world.inputs(), sparse_edge_limit=0)
+    sparse = EngineData(world.inputs())
+    joins = EngineData(world.inputs(), sparse_edge_limit=0, network_blocks=blocks)
     full = evaluate(sparse, p, T0, known_at)
     assert_same(full, evaluate(joins, p, T0, known_at))
     sid = data.draw(st.sampled_from([s["sid"] for s in world.subjects]))
@@ -103,18 +107,22 @@ def test_outcome_files_hold_the_returned_tables(world: World) -> None:
     assert written.distribution == held.distribution
 
 
+@pytest.mark.parametrize("blocks", [False, True], ids=["joins", "blocks"])
 @settings(FEW, max_examples=15)
 @given(worlds(), st.integers(1, 4), st.sampled_from([None, -15]))
 def test_sums_per_subject_range_equal_sums_at_once(
-    world: World, size: int, known: int | None
+    blocks: bool, world: World, size: int, known: int | None
 ) -> None:
     """The category sums and the network's pairs, degrees and hop sums of a full evaluation,
-    taken per range of `size` subject ids (as the record lake does at scale), give the outcome
-    of one GROUP BY over everyone (SciPy's, for the network)."""
+    taken per range of `size` subject ids (as the record lake does at scale; one numpy block
+    per range with `blocks`), give the outcome of one GROUP BY over everyone (SciPy's, for
+    the network)."""
     known_at = None if known is None else day(known)
     p = policy(WEIGHTED.replace("HOPS", "2"))
     at_once = evaluate(EngineData(world.inputs()), p, T0, known_at)
-    ranged = EngineData(world.inputs(), subject_range=size, sparse_edge_limit=0)
+    ranged = EngineData(
+        world.inputs(), subject_range=size, sparse_edge_limit=0, network_blocks=blocks
+    )
     assert_same(at_once, evaluate(ranged, p, T0, known_at))
     points = policy(POINTS)
     assert_same(

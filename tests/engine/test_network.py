@@ -6,9 +6,10 @@ import math
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pytest
 
-from socialcredit.engine import EngineData, evaluate
+from socialcredit.engine import EngineData, evaluate, network_blocks
 from tests.engine.world import T0, World, day, policy, rows
 
 NET = """
@@ -135,3 +136,55 @@ def test_the_network_graph_is_let_go_once_propagated(tmp_path: Path, explain: bo
     if explain:
         explained = evaluate(data, net(2), T0, subjects=[1], explain=True)
         assert explained.influences is not None and explained.influences.num_rows == 1
+
+
+def _scores(out) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    return sorted(rows(out.scores).values(), key=lambda row: row["sid"])
+
+
+def _ring(w: World, ids: list[int]) -> None:
+    w.people(*ids)
+    for one, other in zip(ids, ids[1:] + ids[:1], strict=True):
+        w.edge(one, other, "contact" if one % 2 else "spouse")
+    w.record(ids[0], "civic.good", day(-1))
+    w.record(ids[2], "civic.good", day(-3))
+
+
+def test_a_full_evaluation_propagates_over_blocks_in_the_spill_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the joins' limit, DuckDB's full evaluation keeps one block file set per range of
+    subjects in its temp directory, removes them when done, and gives SciPy's bits."""
+    saved: list[Path] = []
+    save = network_blocks._Block.save
+
+    def noted(block: network_blocks._Block, *arrays: np.ndarray) -> None:
+        save(block, *arrays)
+        saved.extend(block.paths.values())
+
+    monkeypatch.setattr(network_blocks._Block, "save", noted)
+    w = World()
+    _ring(w, [1, 2, 3, 4, 5, 6])
+    blocks = EngineData(
+        w.inputs(), sparse_edge_limit=0, subject_range=2, temp_directory=str(tmp_path)
+    )
+    got = evaluate(blocks, net(3), T0)
+    assert len(saved) == 3 * 3  # three ranges of two subjects, three files each
+    assert all(path.parent.parent == tmp_path and not path.exists() for path in saved)
+    assert _scores(got) == _scores(evaluate(EngineData(w.inputs()), net(3), T0))
+
+
+def test_sparse_subject_ids_propagate_by_joins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids spread over far more than DENSE per subject would make the blocks' arrays large:
+    those go to the joins, with the same outcome."""
+    monkeypatch.setattr(network_blocks, "SMALL_SPAN", 8)
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("no block for sparse ids")
+
+    monkeypatch.setattr(network_blocks._Block, "save", refuse)
+    w = World()
+    _ring(w, [1, 2, 3, 1_000, 2_000, 9_000])
+    data = EngineData(w.inputs(), sparse_edge_limit=0)
+    got = evaluate(data, net(2), T0)
+    assert _scores(got) == _scores(evaluate(EngineData(w.inputs()), net(2), T0))

@@ -121,6 +121,8 @@ class PlanData(Protocol):
     inputs: Inputs
     sparse_edge_limit: int
     subject_range: int  # sum records per this many subjects (0: all at once)
+    network_blocks: bool  # propagate a full evaluation in numpy blocks (see network_blocks)
+    temp_directory: str | None  # where the blocks are kept (None: the system's)
 
     @property
     def engine(self) -> str: ...
@@ -259,6 +261,7 @@ class EngineData(Registered):
     spill_limit: str | None = None  # DuckDB's max_temp_directory_size
     sparse_edge_limit: int = SPARSE_EDGE_LIMIT
     subject_range: int = 0  # the record lake sets SUBJECT_RANGE (see _Plan._sums)
+    network_blocks: bool = True  # False: a full evaluation's hops too are joins in DuckDB
     con: Any = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
     _supersessions: ibis.Table | bool | None = field(default=None, init=False)

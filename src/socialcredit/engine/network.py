@@ -12,11 +12,16 @@ of addition can change a bit:
     share  = aq_sj / deg_s                                   (one float division)
     N(x)(s) = sum_j floor(share * x(j) * 2^53 + 1/2) / 2^53   (each term at most 2^53)
 
-Two implementations of that one iteration: `SparseGraph` (SciPy CSR, in memory: fast on graphs
-that fit) and `network_joins.JoinGraph` (per hop one join of the shares to the current values
-and one GROUP BY, on any Ibis backend, out of core). They give the same bits. `network_graph`
-picks: SciPy while the live edges, summed per unordered pair, number at most the backend's
-`sparse_edge_limit`.
+Three implementations of that one iteration, which give the same bits:
+- `SparseGraph`: SciPy CSR, in memory; fast on graphs that fit, and it saves the engine's fixed
+  cost per query on small ones (tests, subset refreshes, explanations);
+- `network_joins.JoinGraph`: per hop one join of the pairs to the current values and one GROUP
+  BY, on any Ibis backend, out of core (Spark's, and DuckDB's for subsets and explanations);
+- `network_blocks.BlockGraph`: a full evaluation on DuckDB, the pairs read out once per range
+  of subjects as CSR row blocks in files, each hop in numpy.
+`network_graph` picks: SciPy while the live edges, summed per unordered pair, number at most
+the backend's `sparse_edge_limit`; above it, blocks where the backend sets `network_blocks`,
+joins elsewhere.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from socialcredit.engine.data import PlanData
+from socialcredit.engine.network_blocks import BlockGraph, row_sums
 from socialcredit.engine.network_joins import SHARE, JoinGraph, pair_table
 from socialcredit.engine.ranges import Range
 from socialcredit.engine.scoring import FIXED
@@ -71,8 +77,9 @@ def network_graph(
     scope: ibis.Table,
     at: Instant,
     ranges: list[Range] | None = None,
-) -> SparseGraph | JoinGraph:
-    """SciPy for graphs of at most the backend's `sparse_edge_limit` pairs, joins above it.
+) -> SparseGraph | JoinGraph | BlockGraph:
+    """SciPy for graphs of at most the backend's `sparse_edge_limit` pairs; above it, blocks
+    (`network_blocks`, DuckDB) or joins (Spark).
 
     The edges are summed once per unordered pair in the engine first (per range of the first
     end's id with `ranges`, see `engine.ranges`), and only those pairs are kept."""
@@ -89,6 +96,8 @@ def network_graph(
                 src=table["a"].to_numpy(), dst=table["b"].to_numpy(), weight=table["aq"].to_numpy()
             ),
         )
+    if data.network_blocks:
+        return BlockGraph(network, pairs, data.cache, ranges, data.temp_directory)
     return JoinGraph(network, pairs, data.cache, ranges)
 
 
@@ -139,18 +148,9 @@ class Propagation:
     matrix: sp.csr_array  # aq_sj
 
 
-def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
-    """Per CSR row, the exact sum of its int64 entries."""
-    out = np.zeros(len(indptr) - 1, dtype=np.int64)
-    filled = np.flatnonzero(indptr[1:] > indptr[:-1])
-    if filled.size:
-        out[filled] = np.add.reduceat(values, indptr[:-1][filled])
-    return out
-
-
 def propagate(nodes: np.ndarray, base: np.ndarray, edges: Edges, network: Network) -> Propagation:
     matrix = adjacency(nodes, edges)
-    degree = _row_sums(matrix.data, matrix.indptr)
+    degree = row_sums(matrix.data, matrix.indptr)
     row_degree = np.repeat(degree, np.diff(matrix.indptr)).astype(np.float64)
     share = np.divide(
         matrix.data.astype(np.float64),
@@ -162,7 +162,7 @@ def propagate(nodes: np.ndarray, base: np.ndarray, edges: Edges, network: Networ
 
     def neighbourhood(x: np.ndarray) -> np.ndarray:
         terms = np.floor(share * x[matrix.indices] * SHARE + 0.5).astype(np.int64)
-        sums = _row_sums(terms, matrix.indptr)
+        sums = row_sums(terms, matrix.indptr)
         return np.where(lonely, 0.5, sums.astype(np.float64) / SHARE)
 
     y = base

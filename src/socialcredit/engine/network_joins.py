@@ -44,7 +44,7 @@ def pair_table(edges: ibis.Table, ranges: list[Range] | None, cache: Cache) -> i
     return per_range(pairs, ranges, cache)
 
 
-def _mirrored(pairs: ibis.Table, part: Range | None) -> ibis.Table:
+def mirrored(pairs: ibis.Table, part: Range | None) -> ibis.Table:
     """(s, j, aq) for the subjects s in `part` (None: all): each pair seen from both ends."""
     forth, back = (
         pairs.select(s=pairs.a, j=pairs.b, aq=pairs.aq),
@@ -98,7 +98,7 @@ class JoinGraph:
             ranges = None
 
         def degrees(part: Range | None) -> ibis.Table:
-            rows = _mirrored(p, part)
+            rows = mirrored(p, part)
             d = rows.group_by("s").aggregate(degree=rows.aq.sum())
             return d.filter(d.degree > 0)
 
@@ -109,7 +109,7 @@ class JoinGraph:
             """(s, q) for the subjects with neighbours; the others' n is 1/2."""
 
             def sums(part: Range | None) -> ibis.Table:
-                rows = _mirrored(p, part)
+                rows = mirrored(p, part)
                 d = degree if part is None else degree.filter(within(degree.s, part))
                 rows = rows.join(d, "s")
                 hop = rows.join(y, rows.j == y.sid)
@@ -140,7 +140,7 @@ class JoinGraph:
     def influences(self, sids: np.ndarray) -> pa.Table:
         """For explanations: each neighbour's weight a_sj (points) and value y_hops."""
         assert self.used is not None and self.last is not None
-        rows, y = _mirrored(self.used, None), self.last
+        rows, y = mirrored(self.used, None), self.last
         mine = rows.semi_join(_ids(sids).select(s="sid"), "s")
         rows = mine.join(y, mine.j == y.sid)
         rows = rows.select(

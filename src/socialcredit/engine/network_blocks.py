@@ -1,0 +1,166 @@
+"""Network influence over row blocks: the pairs leave the engine once, the hops run in numpy.
+
+`network_joins.JoinGraph` runs every hop as engine joins: per range of subjects, the pair rows
+join the degrees and then the values of *all* subjects (a hash table of 100 million rows at
+province size, built once per range and hop), and a GROUP BY sums the terms. At province size
+that was 57% of the evaluation.
+
+`BlockGraph` asks the engine once per range for that range's pair rows seen from both ends,
+ordered by subject: a block of CSR rows (the neighbour's offset in the id span, int32, and its
+share aq_sj / deg_s, float64: 12 bytes per directed pair), kept in a file in the spill folder.
+The values are dense arrays over the id span, so that a neighbour's value is `y[offset]`: no
+join, no hash table. Each hop reads the blocks back one at a time, so that memory holds one
+block and four arrays of 8 bytes per id of the span, whatever the number of pairs.
+
+The arithmetic is `network.propagate`'s, term by term, so the bits are the SciPy path's and
+the joins' (see `network`).
+
+It applies to a full evaluation (every subject the pairs join has a value) on an engine in this
+process (DuckDB) whose subject ids are dense enough (a span of at most `DENSE` ids per
+subject); subsets, explanations and sparse ids go to the joins it extends.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+from socialcredit.engine.network_joins import SHARE, JoinGraph, mirrored
+from socialcredit.engine.ranges import Cache, Range
+from socialcredit.policy.schema import Network
+
+DENSE = 4  # at most this many ids of span per subject (the arrays are per id of the span)
+SMALL_SPAN = 1 << 20  # any span up to this is dense enough (8 MB per array)
+
+
+def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Per CSR row, the exact sum of its int64 entries (0 for an empty row)."""
+    if values.size == 0:
+        return np.zeros(len(indptr) - 1, dtype=np.int64)
+    starts = indptr[:-1]
+    out = np.add.reduceat(values, np.minimum(starts, values.size - 1))
+    out[starts == indptr[1:]] = 0  # reduceat gives an empty row its next entry
+    return out
+
+
+class _Block:
+    """The CSR rows of the subjects with offsets lo <= s - low < hi, in three .npy files."""
+
+    def __init__(self, folder: Path, number: int, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+        self.paths = {part: folder / f"block-{number}-{part}.npy" for part in ("ptr", "j", "w")}
+
+    def save(self, indptr: np.ndarray, offsets: np.ndarray, shares: np.ndarray) -> None:
+        for part, array in (("ptr", indptr), ("j", offsets), ("w", shares)):
+            np.save(self.paths[part], array, allow_pickle=False)
+
+    def n(self, y: np.ndarray, lonely: np.ndarray) -> np.ndarray:
+        """N(y) of the block's rows: sum_j floor(share * y_j * 2^53 + 1/2) / 2^53, and 1/2
+        for a subject without neighbours."""
+        terms = y[np.load(self.paths["j"])]
+        terms *= np.load(self.paths["w"])  # share * y_j: one rounding, either order
+        terms *= SHARE
+        terms += 0.5
+        np.floor(terms, out=terms)
+        q = row_sums(terms.astype(np.int64), np.load(self.paths["ptr"]))
+        return np.where(lonely[self.lo : self.hi], 0.5, q.astype(np.float64) / SHARE)
+
+
+class BlockGraph(JoinGraph):
+    """The joins' graph, whose full propagation runs over row blocks in numpy."""
+
+    def __init__(
+        self,
+        network: Network,
+        pairs: ibis.Table,
+        cache: Cache,
+        ranges: list[Range] | None = None,
+        folder: str | None = None,
+    ) -> None:
+        super().__init__(network, pairs, cache, ranges)
+        self.folder = folder
+        self._passed: tuple[np.ndarray, np.ndarray] | None = None  # (sid, y_hops)
+
+    def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
+        if not complete:
+            return super().propagate(base, column, complete)
+        values = base.select("sid", "_base").to_pyarrow()
+        sids = values["sid"].to_numpy().astype(np.int64, copy=False)
+        if sids.size == 0:
+            return super().propagate(base, column, complete)
+        low = int(sids.min())
+        span = int(sids.max()) - low + 1
+        if span > max(DENSE * sids.size, SMALL_SPAN):
+            return super().propagate(base, column, complete)
+        offsets = sids - low
+        base_values = np.zeros(span, dtype=np.float64)
+        base_values[offsets] = values["_base"].to_numpy()
+        del values
+        with tempfile.TemporaryDirectory(prefix="scs-network-", dir=self.folder) as folder:
+            blocks, lonely = self._blocks(Path(folder), low, span)
+            y, n = self._propagated(blocks, lonely, base_values)
+        # What each neighbour passed on, for the influences (made a table only if asked).
+        self.used, self.last, self._passed = self.pairs, None, (sids, y[offsets])
+        table = pa.table({"sid": sids, column: pa.array(n[offsets], pa.float64())})
+        return self.cache(ibis.memtable(table))
+
+    def influences(self, sids: np.ndarray) -> pa.Table:
+        if self.last is None and self._passed is not None:
+            ids, y = self._passed
+            self.last = self.cache(ibis.memtable(pa.table({"sid": ids, "y": y})))
+        return super().influences(sids)
+
+    def _blocks(self, folder: Path, low: int, span: int) -> tuple[list[_Block], np.ndarray]:
+        """Each range's CSR rows in a file; and which subjects have no degree (n = 1/2)."""
+        degree = np.zeros(span, dtype=np.int64)
+        offset_type = "int32" if span < 2**31 else "int64"
+        blocks = []
+        for number, part in enumerate(self.ranges or [None]):
+            lo, hi = (
+                (0, span) if part is None else (max(part[0] - low, 0), min(part[1] - low, span))
+            )
+            if lo >= hi:
+                continue
+            rows = mirrored(self.pairs, part)
+            rows = rows.select(
+                s=(rows.s - (low + lo)).cast(offset_type),
+                j=(rows.j - low).cast(offset_type),
+                aq=rows.aq,
+            ).order_by("s")
+            table = rows.to_pyarrow()
+            s = table["s"].to_numpy()
+            indptr = np.zeros(hi - lo + 1, dtype=np.int64)
+            np.cumsum(np.bincount(s, minlength=hi - lo), out=indptr[1:])
+            aq = table["aq"].to_numpy()
+            row_degree = row_sums(aq, indptr)
+            degree[lo:hi] = row_degree
+            each = row_degree[s].astype(np.float64)  # the row's degree, entry by entry
+            del s
+            shares = np.divide(
+                aq.astype(np.float64), each, out=np.zeros(aq.size, np.float64), where=each > 0
+            )
+            block = _Block(folder, number, lo, hi)
+            block.save(indptr, table["j"].to_numpy(), shares)
+            blocks.append(block)
+        return blocks, degree <= 0
+
+    def _propagated(
+        self, blocks: list[_Block], lonely: np.ndarray, base: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """y_hops and S_net = N(y_hops) per id of the span (`network.propagate`'s iteration)."""
+        network = self.network
+
+        def neighbourhood(y: np.ndarray) -> np.ndarray:
+            n = np.full(y.size, 0.5)  # ids outside every block: no neighbours
+            for block in blocks:
+                n[block.lo : block.hi] = block.n(y, lonely)
+            return n
+
+        y = base
+        for _ in range(network.hops - 1):
+            y = (1.0 - network.damping) * base + network.damping * neighbourhood(y)
+        return y, neighbourhood(y)
