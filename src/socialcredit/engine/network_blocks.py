@@ -22,7 +22,9 @@ subject); subsets, explanations and sparse ids go to the joins it extends.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ibis
@@ -35,6 +37,7 @@ from socialcredit.policy.schema import Network
 
 DENSE = 4  # at most this many ids of span per subject (the arrays are per id of the span)
 SMALL_SPAN = 1 << 20  # any span up to this is dense enough (8 MB per array)
+WORKERS = os.cpu_count() or 1  # threads per hop (a block's terms, in as many slices)
 
 
 def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -61,12 +64,21 @@ class _Block:
     def n(self, y: np.ndarray, lonely: np.ndarray) -> np.ndarray:
         """N(y) of the block's rows: sum_j floor(share * y_j * 2^53 + 1/2) / 2^53, and 1/2
         for a subject without neighbours."""
-        terms = y[np.load(self.paths["j"])]
-        terms *= np.load(self.paths["w"])  # share * y_j: one rounding, either order
-        terms *= SHARE
-        terms += 0.5
-        np.floor(terms, out=terms)
-        q = row_sums(terms.astype(np.int64), np.load(self.paths["ptr"]))
+        offsets, shares = np.load(self.paths["j"]), np.load(self.paths["w"])
+        terms = np.empty(offsets.size, dtype=np.int64)
+
+        def fill(start: int, stop: int) -> None:  # numpy lets the GIL go: one slice per core
+            term = y[offsets[start:stop]]
+            term *= shares[start:stop]  # share * y_j: one rounding, either order
+            term *= SHARE
+            term += 0.5
+            np.floor(term, out=term)
+            terms[start:stop] = term  # integral already: the cast is exact
+
+        bounds = np.linspace(0, offsets.size, WORKERS + 1).astype(np.int64).tolist()
+        with ThreadPoolExecutor(WORKERS) as pool:
+            list(pool.map(fill, bounds[:-1], bounds[1:]))
+        q = row_sums(terms, np.load(self.paths["ptr"]))
         return np.where(lonely[self.lo : self.hi], 0.5, q.astype(np.float64) / SHARE)
 
 
