@@ -8,8 +8,11 @@ from pathlib import Path
 import ibis
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from socialcredit.engine import EngineData, evaluate, network_blocks
+from socialcredit.engine.data import _bytes
 from tests.engine.world import T0, World, day, policy, rows
 
 NET = """
@@ -154,23 +157,35 @@ def test_a_full_evaluation_propagates_over_blocks_in_the_spill_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Over the joins' limit, DuckDB's full evaluation keeps one block file set per range of
-    subjects in its temp directory, removes them when done, and gives SciPy's bits."""
+    subjects in its temp directory, with DuckDB's memory limit lowered by what numpy holds;
+    it removes the files and restores the limit when done, and gives SciPy's bits."""
     saved: list[Path] = []
+    limits: list[str] = []
     save = network_blocks._Block.save
+    setting = "SELECT current_setting('memory_limit')"
 
     def noted(block: network_blocks._Block, *arrays: np.ndarray) -> None:
         save(block, *arrays)
         saved.extend(block.paths.values())
+        limits.append(blocks.con.raw_sql(setting).fetchall()[0][0])
 
     monkeypatch.setattr(network_blocks._Block, "save", noted)
+    monkeypatch.setattr(network_blocks, "SMALL_SPAN", 2**30)  # dense enough, however spread
     w = World()
-    _ring(w, [1, 2, 3, 4, 5, 6])
+    _ring(w, [1, 2, 3, 4, 5, 10_000_000])  # a span of ten million ids: 25 bytes each
     blocks = EngineData(
-        w.inputs(), sparse_edge_limit=0, subject_range=2, temp_directory=str(tmp_path)
+        w.inputs(),
+        sparse_edge_limit=0,
+        subject_range=2,
+        temp_directory=str(tmp_path),
+        memory_limit="1GB",
     )
     got = evaluate(blocks, net(3), T0)
-    assert len(saved) == 3 * 3  # three ranges of two subjects, three files each
+    assert len(saved) == 3 * 3  # three ranges of ids (one without subjects), three files each
     assert all(path.parent.parent == tmp_path and not path.exists() for path in saved)
+    # 1 GB less 250 MB for the three arrays and the flags (and a few bytes for the rows)
+    assert len(limits) == 3 and all(abs(_bytes(x) - 750_000_000) < 2**20 for x in limits)
+    assert blocks.con.raw_sql(setting).fetchall()[0][0] == "953.6 MiB"  # 1 GB again
     assert _scores(got) == _scores(evaluate(EngineData(w.inputs()), net(3), T0))
 
 
@@ -188,3 +203,11 @@ def test_sparse_subject_ids_propagate_by_joins(monkeypatch: pytest.MonkeyPatch) 
     data = EngineData(w.inputs(), sparse_edge_limit=0)
     got = evaluate(data, net(2), T0)
     assert _scores(got) == _scores(evaluate(EngineData(w.inputs()), net(2), T0))
+
+
+@given(st.lists(st.lists(st.integers(-(2**53), 2**53), max_size=4), max_size=12))
+def test_row_sums_are_exact_with_empty_rows_anywhere(row_values: list[list[int]]) -> None:
+    """Empty rows first, between and last (a block's last ids often have no neighbours)."""
+    indptr = np.cumsum([0] + [len(row) for row in row_values], dtype=np.int64)
+    values = np.array([v for row in row_values for v in row], dtype=np.int64)
+    assert network_blocks.row_sums(values, indptr).tolist() == [sum(r) for r in row_values]

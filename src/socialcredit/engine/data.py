@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import duckdb
 import ibis
 import pyarrow as pa
 
@@ -121,8 +123,6 @@ class PlanData(Protocol):
     inputs: Inputs
     sparse_edge_limit: int
     subject_range: int  # sum records per this many subjects (0: all at once)
-    network_blocks: bool  # propagate a full evaluation in numpy blocks (see network_blocks)
-    temp_directory: str | None  # where the blocks are kept (None: the system's)
 
     @property
     def engine(self) -> str: ...
@@ -147,6 +147,16 @@ class PlanData(Protocol):
     def cache(self, table: ibis.Table) -> ibis.Table: ...
 
     def write_parquet(self, table: ibis.Table, path: Path) -> None: ...
+
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def _bytes(setting: str) -> int:
+    """DuckDB's memory_limit setting as it shows it ('9.3 GiB') in bytes."""
+    number, unit = setting.split()
+    return int(float(number) * _UNITS[unit])
 
 
 def _drop_table(con: Any, name: str) -> None:
@@ -261,7 +271,7 @@ class EngineData(Registered):
     spill_limit: str | None = None  # DuckDB's max_temp_directory_size
     sparse_edge_limit: int = SPARSE_EDGE_LIMIT
     subject_range: int = 0  # the record lake sets SUBJECT_RANGE (see _Plan._sums)
-    network_blocks: bool = True  # False: a full evaluation's hops too are joins in DuckDB
+    network_blocks: bool = True  # False: a full evaluation's hops too are joins (see network)
     con: Any = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
     _supersessions: ibis.Table | bool | None = field(default=None, init=False)
@@ -311,6 +321,27 @@ class EngineData(Registered):
         cached = self.con.create_table(name, table, schema=table.schema(), temp=True)
         weakref.finalize(cached.op(), _drop_table, self.con, name)
         return cached
+
+    @contextmanager
+    def lend(self, nbytes: int) -> Iterator[None]:
+        """Lower DuckDB's memory limit by `nbytes` (to a quarter of it at least) while Python
+        holds that much (the network's blocks), so that the process stays within the limit it
+        was given; DuckDB spills what no longer fits. Restored after. Where DuckDB cannot free
+        enough (pinned buffers), the limit stays as it was."""
+        setting = self.con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        limit = _bytes(setting)
+        try:
+            self.con.raw_sql(f"SET memory_limit = '{max(limit - nbytes, limit // 4)}B'")
+        except duckdb.OutOfMemoryException:
+            yield
+            return
+        try:
+            yield
+        finally:
+            if self.memory_limit:
+                self.con.raw_sql(f"SET memory_limit = '{self.memory_limit}'")
+            else:
+                self.con.raw_sql("RESET memory_limit")
 
     def write_parquet(self, table: ibis.Table, path: Path) -> None:
         """Write `table`'s rows, in its order, to the Parquet file `path`: DuckDB's `COPY`,

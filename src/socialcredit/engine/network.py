@@ -20,8 +20,8 @@ Three implementations of that one iteration, which give the same bits:
 - `network_blocks.BlockGraph`: a full evaluation on DuckDB, the pairs read out once per range
   of subjects as CSR row blocks in files, each hop in numpy.
 `network_graph` picks: SciPy while the live edges, summed per unordered pair, number at most
-the backend's `sparse_edge_limit`; above it, blocks where the backend sets `network_blocks`,
-joins elsewhere.
+the backend's `sparse_edge_limit`; above it, blocks on DuckDB (unless its `network_blocks` is
+False), joins on Spark.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from socialcredit.engine.data import PlanData
+from socialcredit.engine.data import EngineData, PlanData
 from socialcredit.engine.network_blocks import BlockGraph, row_sums
 from socialcredit.engine.network_joins import SHARE, JoinGraph, pair_table
 from socialcredit.engine.ranges import Range
@@ -96,8 +96,8 @@ def network_graph(
                 src=table["a"].to_numpy(), dst=table["b"].to_numpy(), weight=table["aq"].to_numpy()
             ),
         )
-    if data.network_blocks:
-        return BlockGraph(network, pairs, data.cache, ranges, data.temp_directory)
+    if isinstance(data, EngineData) and data.network_blocks:  # Spark's pairs stay in the cluster
+        return BlockGraph(network, pairs, data.cache, ranges, data.temp_directory, data.lend)
     return JoinGraph(network, pairs, data.cache, ranges)
 
 

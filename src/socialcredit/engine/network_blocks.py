@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import ibis
@@ -42,12 +44,14 @@ WORKERS = os.cpu_count() or 1  # threads per hop (a block's terms, in as many sl
 
 def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     """Per CSR row, the exact sum of its int64 entries (0 for an empty row)."""
-    if values.size == 0:
-        return np.zeros(len(indptr) - 1, dtype=np.int64)
-    starts = indptr[:-1]
-    out = np.add.reduceat(values, np.minimum(starts, values.size - 1))
-    out[starts == indptr[1:]] = 0  # reduceat gives an empty row its next entry
+    out = np.zeros(len(indptr) - 1, dtype=np.int64)
+    filled = np.flatnonzero(indptr[1:] > indptr[:-1])  # reduceat has no empty reduction
+    if filled.size:
+        out[filled] = np.add.reduceat(values, indptr[:-1][filled])
     return out
+
+
+Lend = Callable[[int], AbstractContextManager[None]]
 
 
 class _Block:
@@ -92,33 +96,45 @@ class BlockGraph(JoinGraph):
         cache: Cache,
         ranges: list[Range] | None = None,
         folder: str | None = None,
+        lend: Lend = lambda _: nullcontext(),
     ) -> None:
+        """folder: where the block files go (None: the system's temporary folder).
+        lend(nbytes): the engine gives up that much of its memory limit while numpy holds it."""
         super().__init__(network, pairs, cache, ranges)
-        self.folder = folder
+        self.folder, self.lend = folder, lend
         self._passed: tuple[np.ndarray, np.ndarray] | None = None  # (sid, y_hops)
 
     def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
         if not complete:
             return super().propagate(base, column, complete)
-        values = base.select("sid", "_base").to_pyarrow()
-        sids = values["sid"].to_numpy().astype(np.int64, copy=False)
-        if sids.size == 0:
+        bounds = base.aggregate(n=base.count(), low=base.sid.min(), high=base.sid.max())
+        n, low, high = (bounds.to_pyarrow()[c][0].as_py() for c in ("n", "low", "high"))
+        if not n or high - low + 1 > max(DENSE * n, SMALL_SPAN):
             return super().propagate(base, column, complete)
-        low = int(sids.min())
-        span = int(sids.max()) - low + 1
-        if span > max(DENSE * sids.size, SMALL_SPAN):
-            return super().propagate(base, column, complete)
-        offsets = sids - low
-        base_values = np.zeros(span, dtype=np.float64)
-        base_values[offsets] = values["_base"].to_numpy()
-        del values
-        with tempfile.TemporaryDirectory(prefix="scs-network-", dir=self.folder) as folder:
-            blocks, lonely = self._blocks(Path(folder), low, span)
-            y, n = self._propagated(blocks, lonely, base_values)
-        # What each neighbour passed on, for the influences (made a table only if asked).
-        self.used, self.last, self._passed = self.pairs, None, (sids, y[offsets])
-        table = pa.table({"sid": sids, column: pa.array(n[offsets], pa.float64())})
-        return self.cache(ibis.memtable(table))
+        span = high - low + 1
+        blocks = len(self.ranges or [None])
+        directed = 2 * int(self.pairs.count().to_pyarrow().as_py())
+        # Held in numpy: base, y and N(y) per id of the span (8 bytes each), whether it has no
+        # neighbours (1), each subject's offset (8), and one block's rows as they are built or
+        # read (32 bytes per directed pair at most).
+        held = 25 * span + 8 * n + 32 * -(-directed // blocks)
+        with self.lend(held):
+            values = base.select(offset=base.sid - low, value=base._base).to_pyarrow()
+            offsets = values["offset"].to_numpy()
+            base_values = np.zeros(span, dtype=np.float64)
+            base_values[offsets] = values["value"].to_numpy()
+            del values
+            with tempfile.TemporaryDirectory(prefix="scs-network-", dir=self.folder) as folder:
+                found, lonely = self._blocks(Path(folder), low, span)
+                y, last = self._propagated(found, lonely, base_values)
+            del base_values, lonely
+            sids = offsets + low
+            # What each neighbour passed on, for the influences (a table only if asked).
+            self.used, self.last, self._passed = self.pairs, None, (sids, y[offsets])
+            del y
+            table = pa.table({"sid": sids, column: pa.array(last[offsets], pa.float64())})
+            del last
+            return ibis.memtable(table)  # the plan caches it in the engine
 
     def influences(self, sids: np.ndarray) -> pa.Table:
         if self.last is None and self._passed is not None:
@@ -128,7 +144,7 @@ class BlockGraph(JoinGraph):
 
     def _blocks(self, folder: Path, low: int, span: int) -> tuple[list[_Block], np.ndarray]:
         """Each range's CSR rows in a file; and which subjects have no degree (n = 1/2)."""
-        degree = np.zeros(span, dtype=np.int64)
+        lonely = np.ones(span, dtype=np.bool_)
         offset_type = "int32" if span < 2**31 else "int64"
         blocks = []
         for number, part in enumerate(self.ranges or [None]):
@@ -144,21 +160,23 @@ class BlockGraph(JoinGraph):
                 aq=rows.aq,
             ).order_by("s")
             table = rows.to_pyarrow()
-            s = table["s"].to_numpy()
+            s, j, aq = (table[c].to_numpy() for c in ("s", "j", "aq"))
+            del table
             indptr = np.zeros(hi - lo + 1, dtype=np.int64)
             np.cumsum(np.bincount(s, minlength=hi - lo), out=indptr[1:])
-            aq = table["aq"].to_numpy()
             row_degree = row_sums(aq, indptr)
-            degree[lo:hi] = row_degree
-            each = row_degree[s].astype(np.float64)  # the row's degree, entry by entry
-            del s
-            shares = np.divide(
-                aq.astype(np.float64), each, out=np.zeros(aq.size, np.float64), where=each > 0
-            )
+            lonely[lo:hi] = row_degree <= 0
+            shares = aq.astype(np.float64)
+            del aq
+            degree = row_degree[s].astype(np.float64)  # the row's degree, entry by entry
+            del s, row_degree
+            np.divide(shares, degree, out=shares, where=degree > 0)
+            shares[degree <= 0] = 0.0
+            del degree
             block = _Block(folder, number, lo, hi)
-            block.save(indptr, table["j"].to_numpy(), shares)
+            block.save(indptr, j, shares)
             blocks.append(block)
-        return blocks, degree <= 0
+        return blocks, lonely
 
     def _propagated(
         self, blocks: list[_Block], lonely: np.ndarray, base: np.ndarray

@@ -81,8 +81,6 @@ class SparkData(Registered):
     extra: Mapping[str, str] = field(default_factory=dict)
     sparse_edge_limit: int = 0  # always joins: the edges stay in the cluster
     subject_range: int = 0  # Spark partitions its aggregations itself
-    network_blocks: bool = False  # the pairs stay in the cluster: no blocks on the driver
-    temp_directory: str | None = None
     con: Any = field(init=False)
     prefix: str = field(init=False)
     _types: list[str] | None = field(default=None, init=False)
