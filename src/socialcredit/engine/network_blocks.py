@@ -134,6 +134,9 @@ class BlockGraph(JoinGraph):
             del y
             table = pa.table({"sid": sids, column: pa.array(last[offsets], pa.float64())})
             del last
+            # Arrow's allocator keeps what the blocks' results freed (a gigabyte or two at
+            # province size) for its own reuse; the later stages are DuckDB's.
+            pa.default_memory_pool().release_unused()
             return ibis.memtable(table)  # the plan caches it in the engine
 
     def influences(self, sids: np.ndarray) -> pa.Table:
