@@ -211,3 +211,15 @@ def test_row_sums_are_exact_with_empty_rows_anywhere(row_values: list[list[int]]
     indptr = np.cumsum([0] + [len(row) for row in row_values], dtype=np.int64)
     values = np.array([v for row in row_values for v in row], dtype=np.int64)
     assert network_blocks.row_sums(values, indptr).tolist() == [sum(r) for r in row_values]
+
+
+def test_influences_after_a_block_propagation_are_scipys() -> None:
+    """An explanation without a distribution scores everyone first (over blocks, here): the
+    neighbours' values it then shows are SciPy's."""
+    w = World()
+    _ring(w, [1, 2, 3, 4, 5, 6])
+    blocks = EngineData(w.inputs(), sparse_edge_limit=0, subject_range=2)
+    got = evaluate(blocks, net(3), T0, subjects=[2], explain=True)
+    want = evaluate(EngineData(w.inputs()), net(3), T0, subjects=[2], explain=True)
+    assert got.influences is not None and want.influences is not None
+    assert got.influences.num_rows == 2 and got.influences.equals(want.influences)

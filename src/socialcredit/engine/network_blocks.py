@@ -105,7 +105,7 @@ class BlockGraph(JoinGraph):
         lend(nbytes): the engine gives up that much of its memory limit while numpy holds it."""
         super().__init__(network, pairs, cache, ranges)
         self.folder, self.lend = folder, lend
-        self._passed: tuple[np.ndarray, np.ndarray] | None = None  # (sid, y_hops)
+        self._passed: tuple[np.ndarray, int, np.ndarray] | None = None  # sid, low, y_hops
 
     def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
         if not complete:
@@ -132,8 +132,8 @@ class BlockGraph(JoinGraph):
                 y, last = self._propagated(found, lonely, base_values)
             del base_values, lonely
             sids = offsets + low
-            # What each neighbour passed on, for the influences (a table only if asked).
-            self.used, self.last, self._passed = self.pairs, None, (sids, y[offsets])
+            # What each neighbour passed on, for the influences (gathered only if asked).
+            self.used, self.last, self._passed = self.pairs, None, (sids, low, y)
             del y
             table = pa.table({"sid": sids, column: pa.array(last[offsets], pa.float64())})
             del last
@@ -144,8 +144,8 @@ class BlockGraph(JoinGraph):
 
     def influences(self, sids: np.ndarray) -> pa.Table:
         if self.last is None and self._passed is not None:
-            ids, y = self._passed
-            self.last = self.cache(ibis.memtable(pa.table({"sid": ids, "y": y})))
+            ids, low, y = self._passed
+            self.last = self.cache(ibis.memtable(pa.table({"sid": ids, "y": y[ids - low]})))
         return super().influences(sids)
 
     def _blocks(self, folder: Path, low: int, span: int) -> tuple[list[_Block], np.ndarray]:
