@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from socialcredit.atomic import ROW_GROUP
@@ -167,6 +168,12 @@ def _drop_table(con: Any, name: str) -> None:
             raise
 
 
+@ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
+def _edge_key_hash(src: int, dst: int, kind: str, valid_from_us: int) -> dt.UInt64:
+    """DuckDB's 64-bit hash of the four values (Ibis's `hash()` of a struct adds two casts
+    that cost half as much again)."""
+
+
 def check_extra(extra: Mapping[str, str]) -> None:
     unknown = sorted(set(extra) - set(SCHEMAS))
     if unknown:
@@ -230,11 +237,13 @@ class Registered:
         t = self.table("relationships")
         size = 4 * self.subject_range  # keys are about 40 bytes: 64 million, about 2.5 GB
         parts = subject_ranges(t.select(sid=t.src), size)
-        for rows in [t.filter(within(t.src, p)) for p in parts] if parts else [t]:
-            count = int(rows.count().to_pyarrow().as_py())
-            if count != int(rows.select(*key).distinct().count().to_pyarrow().as_py()):
-                return True
-        return False
+        chunks = [t.filter(within(t.src, p)) for p in parts] if parts else [t]
+        return any(self._repeats(rows, key) for rows in chunks)
+
+    def _repeats(self, rows: ibis.Table, key: list[str]) -> bool:
+        """Whether `rows` holds fewer distinct `key` values than rows."""
+        count = int(rows.count().to_pyarrow().as_py())
+        return count != int(rows.select(*key).distinct().count().to_pyarrow().as_py())
 
     @property
     def has_status(self) -> bool:
@@ -321,6 +330,16 @@ class EngineData(Registered):
         cached = self.con.create_table(name, table, schema=table.schema(), temp=True)
         weakref.finalize(cached.op(), _drop_table, self.con, name)
         return cached
+
+    def _repeats(self, rows: ibis.Table, key: list[str]) -> bool:
+        """Counts distinct 64-bit hashes of the keys, in the scan that counts the rows: about
+        40% faster than distinct keys (17.6 M edges: 1.0 s against 1.7 s). Keys that collide
+        are counted once, so a collision can only say "repeats" where there are none: the
+        evaluation then takes the window that picks the latest version, which is exact either
+        way. (Spark's `hash` has 32 bits and would nearly always collide at scale.)"""
+        hashed = _edge_key_hash(*(rows[c] for c in key))
+        counts = rows.aggregate(rows=rows.count(), keys=hashed.nunique()).to_pyarrow()
+        return bool(counts["rows"][0].as_py() != counts["keys"][0].as_py())
 
     @contextmanager
     def lend(self, nbytes: int) -> Iterator[None]:
