@@ -5,15 +5,15 @@ join the degrees and then the values of *all* subjects (a hash table of 100 mill
 province size, built once per range and hop), and a GROUP BY sums the terms. At province size
 that was 57% of the evaluation.
 
-`BlockGraph` asks the engine once per range for that range's pair rows seen from both ends,
-ordered by subject: a block of CSR rows (the neighbour's offset in the id span, int32, and its
-share aq_sj / deg_s, float64: 12 bytes per directed pair), kept in a file in the spill folder.
-The values are dense arrays over the id span, so that a neighbour's value is `y[offset]`: no
-join, no hash table. Each hop reads the blocks back one at a time (its terms in one slice per
-core), so that memory holds one block's rows and three arrays of 8 bytes per id of the span,
-whatever the number of pairs; the engine lends that memory out of its own limit while the
-stage lasts (`EngineData.lend`). At province size: about 6 GB lent, 31 s for two hops; the
-whole network stage 303 s, against 629 s as joins.
+`BlockGraph` asks the engine once per range for that range's pair rows seen from both ends, ordered
+by subject: a block of CSR rows (the neighbour's offset in the id span, int32, and its share aq_sj
+/ deg_s, float64: 12 bytes per directed pair), kept in a file in the spill folder (a graph of one
+range keeps its one block in memory). The values are dense arrays over the id span, so that a
+neighbour's value is `y[offset]`: no join, no hash table. Each hop reads the blocks back one at a
+time (its terms in one slice per core), so that memory holds one block's rows and three arrays of 8
+bytes per id of the span, whatever the number of pairs; the engine lends that memory out of its own
+limit while the stage lasts (`EngineData.lend`). At province size: about 6 GB lent, 31 s for two
+hops; the whole network stage 303 s, against 629 s as joins.
 
 The arithmetic is `network.propagate`'s, term by term, so the bits are the SciPy path's and
 the joins' (see `network`).
@@ -42,6 +42,7 @@ from socialcredit.policy.schema import Network
 
 DENSE = 4  # at most this many ids of span per subject (the arrays are per id of the span)
 SMALL_SPAN = 1 << 20  # any span up to this is dense enough (8 MB per array)
+PARTS = ("ptr", "j", "w")  # a block's files: indptr, neighbour offsets, shares
 WORKERS = os.cpu_count() or 1  # threads per hop (a block's terms, in as many slices)
 
 
@@ -57,21 +58,45 @@ def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
 Lend = Callable[[int], AbstractContextManager[None]]
 
 
-class _Block:
-    """The CSR rows of the subjects with offsets lo <= s - low < hi, in three .npy files."""
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    """A column of primitive values without nulls as one array (a chunked column's own
+    `to_numpy` took four times as long: 0.75 s against 0.19 s for 21 million rows)."""
+    column = table[name]
+    if column.num_chunks == 0:
+        return np.empty(0, dtype=np.dtype(column.type.to_pandas_dtype()))
+    chunks: list[np.ndarray] = [chunk.to_numpy() for chunk in column.chunks]
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
-    def __init__(self, folder: Path, number: int, lo: int, hi: int) -> None:
+
+class _Block:
+    """The CSR rows of the subjects with offsets lo <= s - low < hi: in three .npy files in
+    `folder`, or, without a folder (a graph of one block), in memory."""
+
+    def __init__(self, folder: Path | None, number: int, lo: int, hi: int) -> None:
         self.lo, self.hi = lo, hi
-        self.paths = {part: folder / f"block-{number}-{part}.npy" for part in ("ptr", "j", "w")}
+        self.paths = (
+            {} if folder is None else {p: folder / f"block-{number}-{p}.npy" for p in PARTS}
+        )
+        self._held: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def save(self, indptr: np.ndarray, offsets: np.ndarray, shares: np.ndarray) -> None:
-        for part, array in (("ptr", indptr), ("j", offsets), ("w", shares)):
+        if not self.paths:
+            self._held = (indptr, offsets, shares)
+            return
+        for part, array in zip(PARTS, (indptr, offsets, shares), strict=True):
             np.save(self.paths[part], array, allow_pickle=False)
+
+    def load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, offsets, shares)."""
+        if self._held is not None:
+            return self._held
+        indptr, offsets, shares = (np.load(self.paths[part]) for part in PARTS)
+        return indptr, offsets, shares
 
     def n(self, y: np.ndarray, lonely: np.ndarray) -> np.ndarray:
         """N(y) of the block's rows: sum_j floor(share * y_j * 2^53 + 1/2) / 2^53, and 1/2
         for a subject without neighbours."""
-        offsets, shares = np.load(self.paths["j"]), np.load(self.paths["w"])
+        indptr, offsets, shares = self.load()
         terms = np.empty(offsets.size, dtype=np.int64)
 
         def fill(start: int, stop: int) -> None:  # numpy lets the GIL go: one slice per core
@@ -85,7 +110,7 @@ class _Block:
         bounds = np.linspace(0, offsets.size, WORKERS + 1).astype(np.int64).tolist()
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(fill, bounds[:-1], bounds[1:]))
-        q = row_sums(terms, np.load(self.paths["ptr"]))
+        q = row_sums(terms, indptr)
         return np.where(lonely[self.lo : self.hi], 0.5, q.astype(np.float64) / SHARE)
 
 
@@ -128,7 +153,8 @@ class BlockGraph(JoinGraph):
             base_values[offsets] = values["value"].to_numpy()
             del values
             with tempfile.TemporaryDirectory(prefix="scs-network-", dir=self.folder) as folder:
-                found, lonely = self._blocks(Path(folder), low, span)
+                # One block stays in memory: it is what one block of several holds at a time.
+                found, lonely = self._blocks(Path(folder) if blocks > 1 else None, low, span)
                 y, last = self._propagated(found, lonely, base_values)
             del base_values, lonely
             sids = offsets + low
@@ -148,8 +174,9 @@ class BlockGraph(JoinGraph):
             self.last = self.cache(ibis.memtable(pa.table({"sid": ids, "y": y[ids - low]})))
         return super().influences(sids)
 
-    def _blocks(self, folder: Path, low: int, span: int) -> tuple[list[_Block], np.ndarray]:
-        """Each range's CSR rows in a file; and which subjects have no degree (n = 1/2)."""
+    def _blocks(self, folder: Path | None, low: int, span: int) -> tuple[list[_Block], np.ndarray]:
+        """Each range's CSR rows (in files in `folder`, or in memory without one); and which
+        subjects have no degree (n = 1/2)."""
         lonely = np.ones(span, dtype=np.bool_)
         offset_type = "int32" if span < 2**31 else "int64"
         blocks = []
@@ -166,16 +193,20 @@ class BlockGraph(JoinGraph):
                 aq=rows.aq,
             ).order_by("s")
             table = rows.to_pyarrow()
-            s, j, aq = (table[c].to_numpy() for c in ("s", "j", "aq"))
+            s, j, aq = (_column(table, c) for c in ("s", "j", "aq"))
             del table
             indptr = np.zeros(hi - lo + 1, dtype=np.int64)
-            np.cumsum(np.bincount(s, minlength=hi - lo), out=indptr[1:])
+            # (bincount of int32 offsets took ten times as long as of int64 ones)
+            np.cumsum(np.bincount(s.astype(np.int64), minlength=hi - lo), out=indptr[1:])
+            del s
             row_degree = row_sums(aq, indptr)
             lonely[lo:hi] = row_degree <= 0
             shares = aq.astype(np.float64)
             del aq
-            degree = row_degree[s].astype(np.float64)  # the row's degree, entry by entry
-            del s, row_degree
+            # The row's degree, entry by entry: the rows are sorted, so a repeat (a gather by
+            # row took three times as long).
+            degree = np.repeat(row_degree.astype(np.float64), np.diff(indptr))
+            del row_degree
             np.divide(shares, degree, out=shares, where=degree > 0)
             shares[degree <= 0] = 0.0
             del degree
