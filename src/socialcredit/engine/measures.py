@@ -37,7 +37,8 @@ def reason_codes(
 def cause_rows(
     features: ibis.Table, policy: Policy, atoms: list[HasRecord], at: Instant
 ) -> ibis.Table | None:
-    """(measure, cause, since, mask) for every subject whose condition holds."""
+    """(measure, cause, kind, since, mask) for every subject whose condition holds (kind:
+    the cause's)."""
     parts = []
     for index, measure in enumerate(policy.measures):
         compiled = compile_condition(measure.when, features, policy, atoms, at.as_of)
@@ -50,6 +51,7 @@ def cause_rows(
             features.filter(compiled.holds).select(
                 measure=ibis.literal(index, type="int64"),
                 cause=features.sid,
+                kind=features.kind,
                 since=compiled.since.cast("int64"),
                 mask=mask.cast("int64"),
             )
@@ -60,7 +62,12 @@ def cause_rows(
 
 
 def targets(data: PlanData, causes: ibis.Table, policy: Policy, at: Instant) -> ibis.Table:
-    """Expand cause rows to (measure, sid, cause, via, since, mask), filtered by target kind."""
+    """Expand cause rows to (measure, sid, cause, via, since, mask), filtered by target kind.
+
+    A measure on the cause itself is one row per cause and takes the cause's kind; only the
+    rows reached over edges look their target's kind up and drop repeats (two edges between
+    the same subjects). At medium size that spares a join of 5.6 million rows to the
+    registry and a DISTINCT over them."""
     wanted = [
         {"measure": i, "via": VIA[target]}
         for i, m in enumerate(policy.measures)
@@ -68,8 +75,15 @@ def targets(data: PlanData, causes: ibis.Table, policy: Policy, at: Instant) -> 
     ]
     plan = causes.join(ibis.memtable(pa.Table.from_pylist(wanted, schema=TARGETS)), "measure")
     columns = ("measure", "sid", "cause", "via", "since", "mask")
-    own = plan.filter(plan.via == 0).mutate(sid=plan.cause).select(*columns)
-    parts = [own]
+    kinds = [
+        {"measure": i, "kind": kind}
+        for i, m in enumerate(policy.measures)
+        for kind in (m.subjects or ["person", "organization", "authority"])
+    ]
+    allowed = ibis.memtable(pa.Table.from_pylist(kinds, schema=KINDS))
+    own = plan.filter(plan.via == 0).mutate(sid=plan.cause)
+    own = own.join(allowed, ["measure", "kind"]).select(*columns)
+    parts = []
     # (target, relationship kind, the edge end that is the cause, the end that is the target)
     for target, relation, cause_end, target_end in (
         ("dependents", "guardian", "src", "dst"),
@@ -90,15 +104,11 @@ def targets(data: PlanData, causes: ibis.Table, policy: Policy, at: Instant) -> 
                 mask=joined.mask,
             )
         )
-    rows = ibis.union(*parts) if len(parts) > 1 else own
-    kinds = [
-        {"measure": i, "kind": kind}
-        for i, m in enumerate(policy.measures)
-        for kind in (m.subjects or ["person", "organization", "authority"])
-    ]
-    allowed = ibis.memtable(pa.Table.from_pylist(kinds, schema=KINDS))
-    rows = rows.join(known_subjects(data, at), "sid").join(allowed, ["measure", "kind"])
-    return rows.select(*columns).distinct()
+    if not parts:
+        return own
+    reached = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    reached = reached.join(known_subjects(data, at), "sid").join(allowed, ["measure", "kind"])
+    return ibis.union(own, reached.select(*columns).distinct(), distinct=False)
 
 
 DECISIONS = pa.schema(
