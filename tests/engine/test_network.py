@@ -223,3 +223,18 @@ def test_influences_after_a_block_propagation_are_scipys() -> None:
     want = evaluate(EngineData(w.inputs()), net(3), T0, subjects=[2], explain=True)
     assert got.influences is not None and want.influences is not None
     assert got.influences.num_rows == 2 and got.influences.equals(want.influences)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(-(2**40), 2**40))))
+def test_blocks_sum_the_edges_between_two_subjects_once(edges: list[tuple[int, int, int]]) -> None:
+    """Rows sorted by (s, j): each pair once, its weights summed exactly (parallel edges of two
+    kinds or of both directions meet there)."""
+    edges.sort(key=lambda e: (e[0], e[1]))
+    s, j, aq = (np.array([e[k] for e in edges], dtype=np.int64) for k in range(3))
+    got = network_blocks._pairs_once(s, j, aq)
+    expected: dict[tuple[int, int], int] = {}
+    for one, other, weight in edges:
+        expected[(one, other)] = expected.get((one, other), 0) + weight
+    assert list(zip(*(a.tolist() for a in got), strict=True)) == [
+        (*key, total) for key, total in sorted(expected.items())
+    ]

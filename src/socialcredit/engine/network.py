@@ -17,11 +17,11 @@ Three implementations of that one iteration, which give the same bits:
   cost per query on small ones (tests, subset refreshes, explanations);
 - `network_joins.JoinGraph`: per hop one join of the pairs to the current values and one GROUP
   BY, on any Ibis backend, out of core (Spark's, and DuckDB's for subsets and explanations);
-- `network_blocks.BlockGraph`: a full evaluation on DuckDB, the pairs read out once per range
-  of subjects as CSR row blocks in files, each hop in numpy.
-`network_graph` picks: SciPy while the live edges, summed per unordered pair, number at most
-the backend's `sparse_edge_limit`; above it, blocks on DuckDB (unless its `network_blocks` is
-False), joins on Spark.
+- `network_blocks.BlockGraph`: a full evaluation on DuckDB, the edges read out once per range
+  of subjects as CSR row blocks (summed per pair as they are built), each hop in numpy.
+`network_graph` picks: SciPy while the live edges number at most the backend's
+`sparse_edge_limit`; above it, blocks on DuckDB (unless its `network_blocks` is False), joins
+on Spark.
 """
 
 from __future__ import annotations
@@ -78,18 +78,17 @@ def network_graph(
     at: Instant,
     ranges: list[Range] | None = None,
 ) -> SparseGraph | JoinGraph | BlockGraph:
-    """SciPy for graphs of at most the backend's `sparse_edge_limit` pairs; above it, blocks
-    (`network_blocks`, DuckDB) or joins (Spark).
+    """SciPy for graphs of at most the backend's `sparse_edge_limit` live edges; above it,
+    blocks (`network_blocks`, DuckDB) or joins (Spark).
 
-    The edges are summed once per unordered pair in the engine first (per range of the first
-    end's id with `ranges`, see `engine.ranges`), and only those pairs are kept."""
-    edges = edge_table(data, network, scope, at)
-    if ranges:  # read once per range: computed once (its scope joins are the costly part)
-        edges = data.cache(edges)
-    pairs = pair_table(edges, ranges, data.cache)  # the edges' cache is dropped on return
+    The live edges among scored subjects are computed once (their scope joins are the costly
+    part). SciPy and the joins take them summed once per unordered pair in the engine (per
+    range of the first end's id with `ranges`, see `engine.ranges`); the blocks sum them as
+    they are built."""
+    edges = data.cache(edge_table(data, network, scope, at))
     limit = data.sparse_edge_limit
-    if limit > 0 and int(pairs.count().to_pyarrow().as_py()) <= limit:
-        table = pairs.to_pyarrow()
+    if limit > 0 and int(edges.count().to_pyarrow().as_py()) <= limit:
+        table = pair_table(edges, None, data.cache).to_pyarrow()
         return SparseGraph(
             network,
             Edges(
@@ -97,8 +96,9 @@ def network_graph(
             ),
         )
     if isinstance(data, EngineData) and data.network_blocks:  # Spark's pairs stay in the cluster
-        return BlockGraph(network, pairs, data.cache, ranges, data.temp_directory, data.lend)
-    return JoinGraph(network, pairs, data.cache, ranges)
+        return BlockGraph(network, edges, data.cache, ranges, data.temp_directory, data.lend)
+    # The edges' cache is dropped once the pairs are made (nothing else refers to it).
+    return JoinGraph(network, pair_table(edges, ranges, data.cache), data.cache, ranges)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from socialcredit.engine.network_joins import SHARE, JoinGraph, mirrored
+from socialcredit.engine.network_joins import SHARE, JoinGraph, mirrored, pair_table
 from socialcredit.engine.ranges import Cache, Range
 from socialcredit.policy.schema import Network
 
@@ -66,6 +66,23 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
         return np.empty(0, dtype=np.dtype(column.type.to_pandas_dtype()))
     chunks: list[np.ndarray] = [chunk.to_numpy() for chunk in column.chunks]
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def _pairs_once(
+    s: np.ndarray, j: np.ndarray, aq: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by (s, j) with each (s, j) once, aq summed over its repeats (the edges
+    between two subjects: kinds, directions, sources): aq_sj of `network`."""
+    repeat = (s[1:] == s[:-1]) & (j[1:] == j[:-1])
+    if not repeat.any():
+        return s, j, aq
+    first = np.concatenate(([True], ~repeat))
+    del repeat
+    summed = aq[first]
+    # Each repeat's row among the first ones: how many first rows lie at or before it.
+    row = np.cumsum(first, dtype=np.int64)[~first] - 1
+    np.add.at(summed, row, aq[~first])  # as few as repeats
+    return s[first], j[first], summed
 
 
 class _Block:
@@ -120,17 +137,28 @@ class BlockGraph(JoinGraph):
     def __init__(
         self,
         network: Network,
-        pairs: ibis.Table,
+        edges: ibis.Table,
         cache: Cache,
         ranges: list[Range] | None = None,
         folder: str | None = None,
         lend: Lend = lambda _: nullcontext(),
     ) -> None:
-        """folder: where the block files go (None: the system's temporary folder).
-        lend(nbytes): the engine gives up that much of its memory limit while numpy holds it."""
-        super().__init__(network, pairs, cache, ranges)
-        self.folder, self.lend = folder, lend
+        """edges: (src, dst, aq), the live edges (materialized: read once per range).
+        folder: where the block files go (None: the system's temporary folder).
+        lend(nbytes): the engine gives up that much of its memory limit while numpy holds it.
+
+        The blocks sum parallel edges (two kinds, both directions) themselves, as each block
+        is built; the table of pairs that the joins walk is made only if they are asked (a
+        subset, an explanation, sparse ids)."""
+        super().__init__(network, None, cache, ranges)
+        self.edges, self.folder, self.lend = edges, folder, lend
         self._passed: tuple[np.ndarray, int, np.ndarray] | None = None  # sid, low, y_hops
+
+    @property
+    def pairs(self) -> ibis.Table:
+        if self._pairs is None:
+            self._pairs = pair_table(self.edges, self.ranges, self.cache)
+        return self._pairs
 
     def propagate(self, base: ibis.Table, column: str, complete: bool = False) -> ibis.Table:
         if not complete:
@@ -141,11 +169,11 @@ class BlockGraph(JoinGraph):
             return super().propagate(base, column, complete)
         span = high - low + 1
         blocks = len(self.ranges or [None])
-        directed = 2 * int(self.pairs.count().to_pyarrow().as_py())
+        directed = 2 * int(self.edges.count().to_pyarrow().as_py())
         # Held in numpy: base, y and N(y) per id of the span (8 bytes each), whether it has no
         # neighbours (1), each subject's offset (8), and one block's rows as they are built or
-        # read (32 bytes per directed pair at most).
-        held = 25 * span + 8 * n + 32 * -(-directed // blocks)
+        # read (40 bytes per directed edge at most).
+        held = 25 * span + 8 * n + 40 * -(-directed // blocks)
         with self.lend(held):
             values = base.select(offset=base.sid - low, value=base._base).to_pyarrow()
             offsets = values["offset"].to_numpy()
@@ -159,7 +187,7 @@ class BlockGraph(JoinGraph):
             del base_values, lonely
             sids = offsets + low
             # What each neighbour passed on, for the influences (gathered only if asked).
-            self.used, self.last, self._passed = self.pairs, None, (sids, low, y)
+            self.used, self.last, self._passed = None, None, (sids, low, y)
             del y
             table = pa.table({"sid": sids, column: pa.array(last[offsets], pa.float64())})
             del last
@@ -172,6 +200,7 @@ class BlockGraph(JoinGraph):
         if self.last is None and self._passed is not None:
             ids, low, y = self._passed
             self.last = self.cache(ibis.memtable(pa.table({"sid": ids, "y": y[ids - low]})))
+            self.used = self.pairs
         return super().influences(sids)
 
     def _blocks(self, folder: Path | None, low: int, span: int) -> tuple[list[_Block], np.ndarray]:
@@ -186,14 +215,15 @@ class BlockGraph(JoinGraph):
             )
             if lo >= hi:
                 continue
-            rows = mirrored(self.pairs, part)
+            e = self.edges
+            rows = mirrored(e.select(a=e.src, b=e.dst, aq=e.aq), part)
             rows = rows.select(
                 s=(rows.s - (low + lo)).cast(offset_type),
                 j=(rows.j - low).cast(offset_type),
                 aq=rows.aq,
-            ).order_by("s")
+            ).order_by("s", "j")
             table = rows.to_pyarrow()
-            s, j, aq = (_column(table, c) for c in ("s", "j", "aq"))
+            s, j, aq = _pairs_once(*(_column(table, c) for c in ("s", "j", "aq")))
             del table
             indptr = np.zeros(hi - lo + 1, dtype=np.int64)
             # (bincount of int32 offsets took ten times as long as of int64 ones)

@@ -61,13 +61,20 @@ class JoinGraph:
     def __init__(
         self,
         network: Network,
-        pairs: ibis.Table,
+        pairs: ibis.Table | None,
         cache: Cache,
         ranges: list[Range] | None = None,
     ) -> None:
-        self.network, self.pairs, self.cache, self.ranges = network, pairs, cache, ranges
+        self.network, self.cache, self.ranges = network, cache, ranges
+        self._pairs: ibis.Table | None = pairs
         self.used: ibis.Table | None = None  # the pairs of the last propagation
         self.last: ibis.Table | None = None
+
+    @property
+    def pairs(self) -> ibis.Table:
+        """(a, b, aq), a < b: the graph's unordered pairs."""
+        assert self._pairs is not None
+        return self._pairs
 
     def ball(self, seeds: np.ndarray, hops: int) -> np.ndarray:
         """The sorted ids within `hops` steps of the seeds, the seeds included."""
