@@ -81,7 +81,7 @@ def test_a_run_past_its_memory_and_spill_limits_stops_with_a_clear_error(tmp_pat
         assert runner.invoke(app, args, env=env).exit_code == 0
     generate_lake(ScaleConfig(people=BLOCK, orgs=200, chunk=BLOCK), Lake(lake))
     tight = env | {
-        "SCS_DUCKDB_MEMORY_LIMIT": "20MB",
+        "SCS_DUCKDB_MEMORY_LIMIT": "8MB",
         "SCS_DUCKDB_SPILL_LIMIT": "1MB",
         "SCS_DUCKDB_THREADS": "1",
     }
