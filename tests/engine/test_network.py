@@ -227,14 +227,15 @@ def test_influences_after_a_block_propagation_are_scipys() -> None:
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(-(2**40), 2**40))))
 def test_blocks_sum_the_edges_between_two_subjects_once(edges: list[tuple[int, int, int]]) -> None:
-    """Rows sorted by (s, j): each pair once, its weights summed exactly (parallel edges of two
-    kinds or of both directions meet there)."""
+    """Rows sorted by (s, j): the first row of each pair carries the exact sum of its weights,
+    the pair's other rows 0 (parallel edges of two kinds or of both directions meet there)."""
     edges.sort(key=lambda e: (e[0], e[1]))
     s, j, aq = (np.array([e[k] for e in edges], dtype=np.int64) for k in range(3))
-    got = network_blocks._pairs_once(s, j, aq)
+    network_blocks._sum_repeats(s, j, aq)
     expected: dict[tuple[int, int], int] = {}
     for one, other, weight in edges:
         expected[(one, other)] = expected.get((one, other), 0) + weight
-    assert list(zip(*(a.tolist() for a in got), strict=True)) == [
-        (*key, total) for key, total in sorted(expected.items())
-    ]
+    seen: set[tuple[int, int]] = set()
+    for one, other, weight in zip(s.tolist(), j.tolist(), aq.tolist(), strict=True):
+        assert weight == (0 if (one, other) in seen else expected[(one, other)])
+        seen.add((one, other))

@@ -68,21 +68,18 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
-def _pairs_once(
-    s: np.ndarray, j: np.ndarray, aq: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sorted by (s, j) with each (s, j) once, aq summed over its repeats (the edges
-    between two subjects: kinds, directions, sources): aq_sj of `network`."""
-    repeat = (s[1:] == s[:-1]) & (j[1:] == j[:-1])
-    if not repeat.any():
-        return s, j, aq
-    first = np.concatenate(([True], ~repeat))
-    del repeat
-    summed = aq[first]
-    # Each repeat's row among the first ones: how many first rows lie at or before it.
-    row = np.cumsum(first, dtype=np.int64)[~first] - 1
-    np.add.at(summed, row, aq[~first])  # as few as repeats
-    return s[first], j[first], summed
+def _sum_repeats(s: np.ndarray, j: np.ndarray, aq: np.ndarray) -> None:
+    """Rows sorted by (s, j): the edges between the same two subjects (kinds, directions)
+    summed into the first row of their run, aq_sj of `network`, and the others' weight set to
+    0, in place. A zero weight is a zero share, whose term floor(0 · y · 2^53 + 1/2) is 0: the
+    rows need not be moved (repeats are few: 880 in 21 million at medium size)."""
+    at = np.flatnonzero((s[1:] == s[:-1]) & (j[1:] == j[:-1])) + 1  # the repeats' rows
+    if not at.size:
+        return
+    new_run = np.concatenate(([True], at[1:] != at[:-1] + 1))
+    first = (at[new_run] - 1)[np.cumsum(new_run) - 1]  # the row before each run of repeats
+    np.add.at(aq, first, aq[at])
+    aq[at] = 0
 
 
 class _Block:
@@ -223,8 +220,10 @@ class BlockGraph(JoinGraph):
                 aq=rows.aq,
             ).order_by("s", "j")
             table = rows.to_pyarrow()
-            s, j, aq = _pairs_once(*(_column(table, c) for c in ("s", "j", "aq")))
+            s, j, aq = (_column(table, c) for c in ("s", "j", "aq"))
             del table
+            aq = aq.copy() if not aq.flags.writeable else aq  # (Arrow's own buffer is read-only)
+            _sum_repeats(s, j, aq)
             indptr = np.zeros(hi - lo + 1, dtype=np.int64)
             # (bincount of int32 offsets took ten times as long as of int64 ones)
             np.cumsum(np.bincount(s.astype(np.int64), minlength=hi - lo), out=indptr[1:])
