@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from socialcredit.engine import EngineData, evaluate, network_blocks
-from socialcredit.engine.data import _bytes
+from socialcredit.engine.data import Inputs, _bytes
 from tests.engine.world import T0, World, day, policy, rows
 
 NET = """
@@ -187,6 +187,24 @@ def test_a_full_evaluation_propagates_over_blocks_in_the_spill_folder(
     assert len(limits) == 3 and all(abs(_bytes(x) - 750_000_000) < 2**20 for x in limits)
     assert blocks.con.raw_sql(setting).fetchall()[0][0] == "953.6 MiB"  # 1 GB again
     assert _scores(got) == _scores(evaluate(EngineData(w.inputs()), net(3), T0))
+
+
+def test_a_lend_duckdb_cannot_free_leaves_its_limit_as_it_was() -> None:
+    """When DuckDB cannot give up the memory (its tables are pinned: no spill folder), lending
+    leaves the limit as it was, inside and after, and the work inside goes on."""
+    data = EngineData(Inputs.from_rows(), memory_limit="400MB")
+    setting = "SELECT current_setting('memory_limit')"
+    data.con.raw_sql("SET temp_directory = ''")  # nothing can be spilled
+    data.con.raw_sql(
+        "CREATE TEMP TABLE pinned AS SELECT range AS x, range::VARCHAR || '-padding' AS y "
+        "FROM range(8000000)"
+    )
+    used = data.con.raw_sql("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
+    assert used[0][0] > 150_000_000  # more than the lowered limit (a quarter of 400 MB)
+    with data.lend(300_000_000):
+        assert data.con.raw_sql(setting).fetchall()[0][0] == "381.4 MiB"
+        assert data.con.raw_sql("SELECT count(*) FROM pinned").fetchall()[0][0] == 8_000_000
+    assert data.con.raw_sql(setting).fetchall()[0][0] == "381.4 MiB"
 
 
 def test_sparse_subject_ids_propagate_by_joins(monkeypatch: pytest.MonkeyPatch) -> None:
