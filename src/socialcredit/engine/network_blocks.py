@@ -5,15 +5,16 @@ join the degrees and then the values of *all* subjects (a hash table of 100 mill
 province size, built once per range and hop), and a GROUP BY sums the terms. At province size
 that was 57% of the evaluation.
 
-`BlockGraph` asks the engine once per range for that range's pair rows seen from both ends, ordered
-by subject: a block of CSR rows (the neighbour's offset in the id span, int32, and its share aq_sj
-/ deg_s, float64: 12 bytes per directed pair), kept in a file in the spill folder (a graph of one
-range keeps its one block in memory). The values are dense arrays over the id span, so that a
-neighbour's value is `y[offset]`: no join, no hash table. Each hop reads the blocks back one at a
-time (its terms in one slice per core), so that memory holds one block's rows and three arrays of 8
-bytes per id of the span, whatever the number of pairs; the engine lends that memory out of its own
-limit while the stage lasts (`EngineData.lend`). At province size: about 6 GB lent, 31 s for two
-hops; the whole network stage 303 s, against 629 s as joins.
+`BlockGraph` asks the engine once per range for that range's live edges seen from both ends,
+ordered by subject and neighbour, and sums the edges between the same two subjects: a block of CSR
+rows (the neighbour's offset in the id span, int32, and its share aq_sj / deg_s, float64: 12 bytes
+per directed pair), kept in a file in the spill folder (a graph of one range keeps its one block in
+memory). The values are dense arrays over the id span, so that a neighbour's value is `y[offset]`:
+no join, no hash table. Each hop reads the blocks back one at a time (its terms in one slice per
+core), so that memory holds one block's rows and three arrays of 8 bytes per id of the span,
+whatever the number of pairs; the engine lends that memory out of its own limit while the stage
+lasts (`EngineData.lend`). At province size: about 6 GB lent; the whole network stage 146 s,
+against 629 s as joins (on a slower day).
 
 The arithmetic is `network.propagate`'s, term by term, so the bits are the SciPy path's and
 the joins' (see `network`).
@@ -56,16 +57,6 @@ def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
 
 
 Lend = Callable[[int], AbstractContextManager[None]]
-
-
-def _column(table: pa.Table, name: str) -> np.ndarray:
-    """A column of primitive values without nulls as one array (a chunked column's own
-    `to_numpy` took four times as long: 0.75 s against 0.19 s for 21 million rows)."""
-    column = table[name]
-    if column.num_chunks == 0:
-        return np.empty(0, dtype=np.dtype(column.type.to_pandas_dtype()))
-    chunks: list[np.ndarray] = [chunk.to_numpy() for chunk in column.chunks]
-    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
 def _sum_repeats(s: np.ndarray, j: np.ndarray, aq: np.ndarray) -> None:
@@ -220,20 +211,19 @@ class BlockGraph(JoinGraph):
                 aq=rows.aq,
             ).order_by("s", "j")
             table = rows.to_pyarrow()
-            s, j, aq = (_column(table, c) for c in ("s", "j", "aq"))
+            s, j, aq = (table[c].to_numpy() for c in ("s", "j", "aq"))
             del table
             aq = aq.copy() if not aq.flags.writeable else aq  # (Arrow's own buffer is read-only)
             _sum_repeats(s, j, aq)
             indptr = np.zeros(hi - lo + 1, dtype=np.int64)
-            # (bincount of int32 offsets took ten times as long as of int64 ones)
-            np.cumsum(np.bincount(s.astype(np.int64), minlength=hi - lo), out=indptr[1:])
+            np.cumsum(np.bincount(s, minlength=hi - lo), out=indptr[1:])
             del s
             row_degree = row_sums(aq, indptr)
             lonely[lo:hi] = row_degree <= 0
             shares = aq.astype(np.float64)
             del aq
-            # The row's degree, entry by entry: the rows are sorted, so a repeat (a gather by
-            # row took three times as long).
+            # The row's degree, entry by entry (the rows are sorted: a repeat, and the rows'
+            # subjects can go first).
             degree = np.repeat(row_degree.astype(np.float64), np.diff(indptr))
             del row_degree
             np.divide(shares, degree, out=shares, where=degree > 0)
