@@ -168,9 +168,15 @@ class BlockGraph(JoinGraph):
             base_values = np.zeros(span, dtype=np.float64)
             base_values[offsets] = values["value"].to_numpy()
             del values
-            with tempfile.TemporaryDirectory(prefix="scs-network-", dir=self.folder) as folder:
-                # One block stays in memory: it is what one block of several holds at a time.
-                found, lonely = self._blocks(Path(folder) if blocks > 1 else None, low, span)
+            # One block stays in memory (what one block of several holds at a time); several
+            # go to files, read back one at a time.
+            spill: AbstractContextManager[str | None] = (
+                tempfile.TemporaryDirectory(prefix="scs-network-", dir=self.folder)
+                if blocks > 1
+                else nullcontext(None)
+            )
+            with spill as folder:
+                found, lonely = self._blocks(Path(folder) if folder else None, low, span)
                 y, last = self._propagated(found, lonely, base_values)
             del base_values, lonely
             sids = offsets + low
@@ -222,8 +228,8 @@ class BlockGraph(JoinGraph):
             lonely[lo:hi] = row_degree <= 0
             shares = aq.astype(np.float64)
             del aq
-            # The row's degree, entry by entry (the rows are sorted: a repeat, and the rows'
-            # subjects can go first).
+            # The row's degree, entry by entry: a repeat along the sorted rows (so that the
+            # rows' subjects could go first).
             degree = np.repeat(row_degree.astype(np.float64), np.diff(indptr))
             del row_degree
             np.divide(shares, degree, out=shares, where=degree > 0)
