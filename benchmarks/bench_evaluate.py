@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from socialcredit.ingest.accept import OPTIONAL, REQUIRED, accept_records
 from socialcredit.ingest.readers import read_rows
-from socialcredit.runs import run_evaluations
+from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.settings import Settings
 from socialcredit.simulate.demo import run_demo
 from socialcredit.simulate.population import CityConfig

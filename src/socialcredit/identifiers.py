@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from socialcredit.errors import IdentifierError
+from socialcredit.timeutil import now
 
 SCHEMES = ("cn-rid", "cn-uscc", "ext")
 
@@ -135,7 +136,7 @@ def validate_rid(value: str, raw: str | None = None) -> str:
         birth = date(int(born[:4]), int(born[4:6]), int(born[6:8]))
     except ValueError:
         raise IdentifierError(raw, "birth date", f"{born} is not a calendar date") from None
-    if birth.year < 1850 or birth > datetime.now(UTC).date():
+    if birth.year < 1850 or birth > now().date():
         raise IdentifierError(raw, "birth date", f"{birth.isoformat()} is not plausible")
     expected = rid_check(value[:17])
     if value[17] != expected:

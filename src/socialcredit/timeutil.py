@@ -6,7 +6,9 @@ epoch (`us`), which every engine and both SQL stores represent exactly.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 
 from socialcredit.errors import InvalidInput
@@ -53,8 +55,28 @@ def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+CLOCK_VARIABLE = "SCS_NOW"
+
+
 def now() -> datetime:
+    """The one clock: every "now" in the system (received_at, deadlines, expiries, notices,
+    sweeps, audit entries) comes from here.
+
+    `SCS_NOW=<ISO 8601>` freezes it, for tests, demos and simulations, in every command and in
+    the service; read on every call, so a test may move it forward between two steps.
+    """
+    frozen = os.environ.get(CLOCK_VARIABLE)
+    if frozen:
+        return parse_instant(frozen, CLOCK_VARIABLE)
     return datetime.now(UTC)
+
+
+def now_us() -> int:
+    """`now()` in microseconds since the epoch (the audit log's hot path)."""
+    frozen = os.environ.get(CLOCK_VARIABLE)
+    if frozen:
+        return to_us(parse_instant(frozen, CLOCK_VARIABLE))
+    return time.time_ns() // 1000
 
 
 def parse_duration_days(text: str) -> int:

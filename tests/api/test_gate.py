@@ -17,11 +17,11 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-import socialcredit.gate
+import socialcredit.outcomes.gate
 import socialcredit.sharing.keys
 from socialcredit.api.errors import status_of
 from socialcredit.errors import SocialCreditError
-from socialcredit.gate import check_measure
+from socialcredit.outcomes.gate import check_measure
 from socialcredit.sharing.keys import revoke_key
 from socialcredit.store.schema import audit_log, decisions, evaluations, identifiers
 from tests.api.conftest import World
@@ -39,7 +39,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     found = Clock()
     fake = types.SimpleNamespace(monotonic=found.monotonic)
-    monkeypatch.setattr(socialcredit.gate, "time", fake)
+    monkeypatch.setattr(socialcredit.outcomes.gate, "time", fake)
     monkeypatch.setattr(socialcredit.sharing.keys, "time", fake)
     return found
 

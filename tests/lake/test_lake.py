@@ -17,8 +17,8 @@ from socialcredit.lake.layout import Lake
 from socialcredit.lake.read import lake_data
 from socialcredit.lake.retention import purge_partitions
 from socialcredit.lake.run import run_lake_evaluations
+from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.policy.load import load_policy
-from socialcredit.runs import run_evaluations
 from socialcredit.settings import Settings
 from tests.engine.world import as_read
 from tests.lake.conftest import village_store

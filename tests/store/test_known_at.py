@@ -14,8 +14,8 @@ from socialcredit.errors import InvalidInput
 from socialcredit.ingest.accept import OPTIONAL, REQUIRED, accept_records
 from socialcredit.ingest.files import import_subjects_file, ingest_file
 from socialcredit.ingest.readers import read_rows
+from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.policy.load import load_policy
-from socialcredit.runs import run_evaluations
 from socialcredit.settings import Settings
 from socialcredit.store.db import writing
 from socialcredit.store.evaluations import latest_evaluation, score_rows

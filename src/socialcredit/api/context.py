@@ -9,12 +9,11 @@ from starlette.requests import HTTPConnection
 
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.audit.writer import AuditWriter
-from socialcredit.errors import InvalidInput, NotFound
-from socialcredit.gate import GateIndex
+from socialcredit.outcomes.gate import GateIndex
+from socialcredit.rights.opening import open_subject
 from socialcredit.settings import Settings
-from socialcredit.sharing.access import require_subject
 from socialcredit.sharing.keys import KeyCache, Principal
-from socialcredit.store.registry import Subject, find_subject
+from socialcredit.store.registry import Subject
 
 
 @dataclass
@@ -42,20 +41,8 @@ class Service:
         append_entries(self.engine, [entry])
 
     def open_subject(self, who: Principal, identifier: str, action: str, purpose: str) -> Subject:
-        """Authorize, find and audit one subject's data for `action` (the API's and the pages'
-        one path). Authorization comes first, so a refusal says nothing about whether the
-        subject exists (the error handlers audit refusals); asking about a subject that is
-        not registered, or about something that is not an identifier, is logged too."""
-        try:
-            canonical = require_subject(who, identifier, action)
-            with self.engine.connect() as conn:
-                subject = find_subject(conn, canonical)
-        except (NotFound, InvalidInput) as error:
-            outcome = "not_found" if isinstance(error, NotFound) else "invalid"
-            self.log(who, action, identifier, purpose, outcome)
-            raise
-        self.log(who, action, subject.identifier, purpose)
-        return subject
+        """Authorize, find and audit one subject's data (`rights.opening.open_subject`)."""
+        return open_subject(self.engine, self.log, who, identifier, action, purpose)
 
 
 def service(connection: HTTPConnection) -> Service:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ import sqlalchemy as sa
 from socialcredit.store.bulk import insert_rows
 from socialcredit.store.db import AUDIT_LOCK, writing
 from socialcredit.store.schema import audit_log
-from socialcredit.timeutil import format_instant, from_us, to_us
+from socialcredit.timeutil import format_instant, from_us, now_us, to_us
 
 GENESIS = "0" * 64
 FIELDS = ("actor", "role", "action", "target", "purpose", "outcome")
@@ -57,7 +56,7 @@ class Entry(NamedTuple):  # a tuple: cheap to make on every gate check
         control characters and lone surrogates (PostgreSQL refuses NUL) and cut to the
         columns' lengths, so that no caller's input can make an append fail."""
         return cls(
-            time.time_ns() // 1000,
+            now_us(),
             _clean(actor, 200),
             _clean(role, 32),
             _clean(action, 64),

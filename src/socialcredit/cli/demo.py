@@ -16,7 +16,7 @@ from socialcredit.cli.outcomes import stage_line
 from socialcredit.cli.service import run_server
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
-from socialcredit.runs import Run
+from socialcredit.outcomes.runs import Run
 from socialcredit.simulate.demo import DemoResult, demo_keys, run_demo, tour_subject
 from socialcredit.simulate.population import CityConfig
 from socialcredit.store.db import reset_store

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from socialcredit.cli.common import out
 from socialcredit.engine.explain import Factor
-from socialcredit.reports import SubjectReport
+from socialcredit.rights.reports import SubjectReport
 from socialcredit.timeutil import format_instant, from_us
 
 

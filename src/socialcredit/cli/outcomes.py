@@ -13,16 +13,16 @@ from rich.table import Table
 from socialcredit.cli.common import err, instant_option, out, state, write_table
 from socialcredit.cli.explain_view import render
 from socialcredit.cli.scale import print_lake_run
-from socialcredit.gate import check_measure
 from socialcredit.lake.layout import Lake, open_lake
 from socialcredit.lake.run import run_lake_evaluations
-from socialcredit.reports import (
+from socialcredit.outcomes.gate import check_measure
+from socialcredit.outcomes.runs import Run, run_evaluations
+from socialcredit.rights.reports import (
     explain_subject,
     export_decisions,
     export_scores,
     report_document,
 )
-from socialcredit.runs import Run, run_evaluations
 from socialcredit.store.evaluations import list_evaluations
 from socialcredit.timeutil import format_instant
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from socialcredit.ingest.readers import BadLine, Row
 from socialcredit.ingest.report import Report
 from socialcredit.policy.schema import RELATIONSHIP_KINDS, SUBJECT_KINDS
 from socialcredit.store import registry
+from socialcredit.timeutil import now
 
 T = TypeVar("T")
 SUBJECT_COLUMNS = ("identifier", "kind", "name")
@@ -76,7 +77,7 @@ def import_subjects(
 ) -> Report:
     started = time.perf_counter()
     report = Report("subjects")
-    this_year = datetime.now(UTC).year
+    this_year = now().year
     parsed: list[tuple[int, Identifier, registry.NewSubject, Identifier | None]] = []
     for line, row in report.rows(rows):
         problems: list[tuple[str, str]] = []

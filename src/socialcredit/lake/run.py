@@ -29,7 +29,7 @@ from socialcredit.errors import InvalidInput
 from socialcredit.lake.layout import Lake
 from socialcredit.lake.read import lake_data, spill_guard
 from socialcredit.lake.spark import spark_lake_data
-from socialcredit.runs import store_outcome
+from socialcredit.outcomes.runs import store_outcome
 from socialcredit.settings import Settings
 from socialcredit.store.db import snapshot
 from socialcredit.store.policies import StoredPolicy, latest_policies

@@ -24,8 +24,8 @@ from socialcredit.ingest.files import (
     ingest_file,
 )
 from socialcredit.ingest.report import Report
+from socialcredit.outcomes.runs import Run, run_evaluations
 from socialcredit.policy.load import bundled_packs
-from socialcredit.runs import Run, run_evaluations
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import create_key
 from socialcredit.simulate.population import CityConfig, build_city

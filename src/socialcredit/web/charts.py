@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.dashboard import Bin, Count, ListSize, MeasureInForce, RegionScores, TrendPoint
+from socialcredit.outcomes.dashboard import (
+    Bin,
+    Count,
+    ListSize,
+    MeasureInForce,
+    RegionScores,
+    TrendPoint,
+)
 from socialcredit.policy.schema import Policy
 
 Figure = dict[str, Any]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc, requires
 from socialcredit.api.models import ERRORS, EvaluationIn, EvaluationOut
-from socialcredit.runs import run_evaluations
+from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
 from socialcredit.store.evaluations import Evaluation, list_evaluations
 from socialcredit.timeutil import format_instant, parse_instant

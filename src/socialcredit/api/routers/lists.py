@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS, ListPage, PublicList
-from socialcredit.publish import public_list, public_lists
+from socialcredit.outcomes.publish import public_list, public_lists
 
 router = APIRouter(prefix="/v1/lists", tags=["public lists"], responses=ERRORS)
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS
-from socialcredit.reports import explain_subject, report_document
-from socialcredit.rights.access import subject_document, subject_records, subject_scores
+from socialcredit.rights.reports import explain_subject, report_document
+from socialcredit.rights.subject_data import subject_document, subject_records, subject_scores
 from socialcredit.sharing.access import require_own
 from socialcredit.store.registry import subject_by_id
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS, SubjectOut
-from socialcredit.reports import explain_subject, report_document
-from socialcredit.rights.access import (
+from socialcredit.rights.reports import explain_subject, report_document
+from socialcredit.rights.subject_data import (
     subject_document,
     subject_history,
     subject_records,

@@ -12,8 +12,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
-from socialcredit.dashboard import latest_listed, lowest_scores, policy_dashboard, summaries
 from socialcredit.errors import NotFound
+from socialcredit.outcomes.dashboard import (
+    latest_listed,
+    lowest_scores,
+    policy_dashboard,
+    summaries,
+)
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
 from socialcredit.store.policies import get_policy
 from socialcredit.web import charts

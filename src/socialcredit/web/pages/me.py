@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
-from socialcredit.rights.access import subject_document, subject_records, subject_scores
+from socialcredit.rights.subject_data import subject_document, subject_records, subject_scores
 from socialcredit.sharing.access import require_own
 from socialcredit.store.policies import get_policy
 from socialcredit.store.registry import subject_by_id

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
-from socialcredit.publish import public_list, public_lists
+from socialcredit.outcomes.publish import public_list, public_lists
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

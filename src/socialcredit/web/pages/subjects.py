@@ -14,12 +14,9 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
-from socialcredit.errors import NotFound
 from socialcredit.identifiers import parse
-from socialcredit.reports import explain_subject, report_document
-from socialcredit.rights.access import subject_history, subject_relationships, subject_scores
+from socialcredit.rights.reports import report_view
 from socialcredit.sharing.access import STAFF, require_role
-from socialcredit.store.policies import get_policy
 from socialcredit.store.registry import Subject
 from socialcredit.web import charts
 from socialcredit.web.render import PURPOSE, PageRoute, page
@@ -56,42 +53,14 @@ def report(
 
 
 def report_context(conn: sa.Connection, subject: Subject, policy: str | None) -> dict[str, Any]:
-    """Everything the report page shows, from the same services as `/v1/.../report`."""
-    standing = subject_scores(conn, subject, standing_first=True)
-    if not standing:
-        raise NotFound("no policy in force has a current evaluation")
-    if policy is None:
-        policy = standing[0]["policy"]
-    chosen = next((s for s in standing if s["policy"] == policy), None)
-    if chosen is None:
-        raise NotFound(f"policy {policy!r} is not in force or has no current evaluation")
-    explained = report_document(explain_subject(conn, subject.identifier, policy))
-    document = get_policy(conn, policy, explained["policy_version"]).policy
-    relationships = subject_relationships(conn, subject)
-    kinds: dict[str, list[str]] = {}
-    for r in relationships:
-        other = r["to"] if r["from"] == subject.identifier else r["from"]
-        kinds.setdefault(other, []).append(r["kind"])
+    """The report page's context: the subject's report (`rights.reports.report_view`) and the
+    figures drawn from it."""
+    context = report_view(conn, subject, policy)
+    explained, document = context["report"], context["policy"]
     figures: dict[str, Any] = {}
-    history: list[dict[str, Any]] = []
     if explained["score"] is not None:
         figures["gauge"] = charts.gauge(explained["score"], document)
         figures["categories"] = charts.categories(explained["categories"], document.model)
-        history = subject_history(conn, subject, policy)
-        if sum(1 for h in history if h["score"] is not None) > 1:
-            figures["history"] = charts.history(history)
-    lowering = explained["lowering"]
-    return {
-        "title": f"{subject.name} · {policy}",
-        "subject": subject,
-        "standing": standing,
-        "chosen": chosen,
-        "policy": document,
-        "report": explained,
-        "lowering": lowering,
-        "raising": [f for f in explained["factors"] if f["effect"] > 0],
-        "also_lowering": [f for f in explained["factors"] if f["effect"] < 0 and f not in lowering],
-        "relationships": relationships,
-        "relationship_kinds": kinds,
-        "figures": figures,
-    }
+        if sum(1 for h in context["history"] if h["score"] is not None) > 1:
+            figures["history"] = charts.history(context["history"])
+    return {**context, "figures": figures}

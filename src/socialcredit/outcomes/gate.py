@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.identifiers import parse
-from socialcredit.publish import mask
+from socialcredit.outcomes.publish import mask
 from socialcredit.store.evaluations import (
     Evaluation,
     evaluation_for,

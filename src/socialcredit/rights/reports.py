@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from socialcredit.engine import EngineData, Explanation, dependencies, evaluate, explain
 from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.rights.subject_data import subject_history, subject_relationships, subject_scores
 from socialcredit.store.evaluations import (
     Evaluation,
     decisions_export,
@@ -121,3 +122,40 @@ def report_document(report: SubjectReport) -> dict[str, Any]:
             record["occurred_at"] = format_instant(record["occurred_at"])
     e.pop("sid")
     return e
+
+
+def report_view(conn: sa.Connection, subject: Subject, policy: str | None) -> dict[str, Any]:
+    """Everything a subject's report shows (the pages' and `/v1/.../report`'s one source): its
+    standing under each policy, the explanation under `policy` (by default the first that scores
+    it), its relationships and its score history."""
+    standing = subject_scores(conn, subject, standing_first=True)
+    if not standing:
+        raise NotFound("no policy in force has a current evaluation")
+    if policy is None:
+        policy = standing[0]["policy"]
+    chosen = next((s for s in standing if s["policy"] == policy), None)
+    if chosen is None:
+        raise NotFound(f"policy {policy!r} is not in force or has no current evaluation")
+    explained = report_document(explain_subject(conn, subject.identifier, policy))
+    document = get_policy(conn, policy, explained["policy_version"]).policy
+    relationships = subject_relationships(conn, subject)
+    kinds: dict[str, list[str]] = {}
+    for r in relationships:
+        other = r["to"] if r["from"] == subject.identifier else r["from"]
+        kinds.setdefault(other, []).append(r["kind"])
+    history = subject_history(conn, subject, policy) if explained["score"] is not None else []
+    lowering = explained["lowering"]
+    return {
+        "title": f"{subject.name} · {policy}",
+        "subject": subject,
+        "standing": standing,
+        "chosen": chosen,
+        "policy": document,
+        "report": explained,
+        "lowering": lowering,
+        "raising": [f for f in explained["factors"] if f["effect"] > 0],
+        "also_lowering": [f for f in explained["factors"] if f["effect"] < 0 and f not in lowering],
+        "relationships": relationships,
+        "relationship_kinds": kinds,
+        "history": history,
+    }
