@@ -181,9 +181,10 @@ def _load(text: str) -> LoadedPolicy:
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError as error:
-        raise _Invalid(
-            "document", f"is not valid Unicode (a lone surrogate at character {error.start})"
-        ) from None
+        line = text.count("\n", 0, error.start) + 1
+        column = error.start - text.rfind("\n", 0, error.start)
+        where = f"line {line}, column {column}"
+        raise _Invalid(where, "not valid Unicode (a lone surrogate)") from None
     if size > MAX_DOCUMENT_BYTES:
         raise _Invalid("document", f"is {size} bytes long; at most {MAX_DOCUMENT_BYTES}")
     try:
