@@ -12,6 +12,8 @@ from socialcredit.policy.lint import lint_file, lint_text
 from socialcredit.policy.load import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
+    MAX_NODES,
+    MAX_PROBLEMS,
     bundled_packs,
     load_policy,
     load_policy_file,
@@ -156,6 +158,25 @@ def test_the_document_size_is_bounded() -> None:
     assert where == "document"
     assert reason.endswith(f"bytes long; at most {MAX_DOCUMENT_BYTES}")
     assert load_policy(BASE + padding * 100).policy.name == "t"
+
+
+def test_the_number_of_nodes_is_bounded() -> None:
+    """A small document of many short values was as slow as a large one (a second for 58,000
+    references); the count is checked while the events stream, before anything is built."""
+    assert load_policy(BASE + "references: [" + ", ".join(["r"] * 4000) + "]\n")
+    where, reason = refused(BASE + "references: [" + ", ".join(["r"] * MAX_NODES) + "]\n")
+    assert where.startswith("line 18, column ")
+    assert reason.startswith(f"holds more than {MAX_NODES} values, mappings and lists")
+
+
+def test_a_refusal_lists_at_most_a_hundred_problems() -> None:
+    many = BASE.replace("rules:\n", "rules:\n" + "  - {}\n" * 400)
+    with pytest.raises(PolicyError) as error:
+        load_policy(many)
+    problems = error.value.problems  # type: ignore[attr-defined]
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[0] == ("rules[0].type", "required")
+    assert problems[-1] == ("document", f"{3 * 400 - MAX_PROBLEMS} more problems, not listed")
 
 
 def test_a_lone_surrogate_is_an_error() -> None:
