@@ -68,7 +68,7 @@ def test_odd_json_lines_are_rejected_one_by_one(store: sa.Engine, tmp_path: Path
     assert found[2] == ("record_id", "contains the unprintable character U+0000")
     assert found[3][0] == "record_id"
     assert found[4][0] == "attrs"
-    assert "not a number" in found[5][1]
+    assert found[5] == ("value", "a whole number of about 400 digits is larger than 1e+12 in size")
     assert "larger than" in found[6][1]
     assert found[7] == ("occurred_at", "'0001-01-01T00:00:00+01:00' is out of range in UTC")
     assert found[8][0] == "occurred_at"
@@ -149,3 +149,49 @@ def test_nanosecond_parquet_timestamps_are_truncated(store: sa.Engine, tmp_path:
 def test_born_comes_from_the_resident_id(store: sa.Engine) -> None:
     with store.connect() as conn:
         assert find_subject(conn, ALICE).born == 1949
+
+
+def test_a_number_past_pythons_digit_limit_is_a_line_reason(
+    store: sa.Engine, tmp_path: Path
+) -> None:
+    """Issue 21: a `value` of more than 4,300 digits escaped `scs ingest` as a ValueError."""
+    digits = "9" * 5000
+    path = jsonl(
+        tmp_path,
+        json.dumps({**OK, "record_id": "good"}),
+        json.dumps({**OK, "record_id": "long"})[:-1] + f', "value": {digits}}}',
+        json.dumps({**OK, "record_id": "attrs", "attrs": '{"n": ' + digits + "}"}),
+        json.dumps({**OK, "record_id": "true", "value": True}),
+    )
+    report = ingest_file(store, path, "s")
+    found = {r.line: (r.field, r.reason) for r in report.rejected}
+    assert found[2] == (
+        "line",
+        "not valid JSON (Exceeds the limit (4300 digits) for integer string conversion: "
+        "value has 5000 digits)",
+    )
+    assert found[3][0] == "attrs"
+    assert found[3][1].startswith("is not valid JSON (Exceeds the limit (4300 digits)")
+    assert found[4] == ("value", "True is not a number")
+    assert stored(store) == ["good"]
+
+
+def test_a_subject_file_with_a_number_past_the_digit_limit(
+    store: sa.Engine, tmp_path: Path
+) -> None:
+    path = jsonl(
+        tmp_path,
+        json.dumps({"identifier": "ext:bob", "kind": "person", "name": "Bob"})[:-1]
+        + ', "born": '
+        + "1" * 4301
+        + "}",
+        json.dumps({"identifier": "ext:eve", "kind": "person", "name": "Eve", "born": True}),
+        json.dumps({"identifier": "ext:ann", "kind": "person", "name": "Ann", "born": 1990}),
+    )
+    report = import_subjects_file(store, path)
+    found = {r.line: (r.field, r.reason) for r in report.rejected}
+    assert found[1][1].startswith("not valid JSON (Exceeds the limit (4300 digits)")
+    assert found[2][0] == "born"
+    assert report.accepted == 1
+    with store.connect() as conn:
+        assert find_subject(conn, "ext:ann").born == 1990

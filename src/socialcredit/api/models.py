@@ -1,5 +1,10 @@
 """Request and response bodies. Requests forbid unknown fields: a caller cannot set what only
-the system sets (a record's status, a score, a key's role); such a request is refused whole."""
+the system sets (a record's status, a score, a key's role); such a request is refused whole.
+
+Requests are strict: a field takes only its own JSON type (a number may be written without a
+fraction), so `true` is not a number here either, as it is not in a JSON Lines file. The values
+then pass the same field checks as every import (`ingest.fields`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.policy.load import MAX_DOCUMENT_BYTES
+
 
 class Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorDetail(BaseModel):
@@ -71,7 +78,7 @@ class SubjectBatch(Closed):
 
 
 class RelationshipIn(Closed):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
     from_: Annotated[str, Field(alias="from", min_length=1, max_length=220)]
     to: Annotated[str, Field(min_length=1, max_length=220)]
@@ -111,8 +118,8 @@ class CheckAnswer(BaseModel):
 
 
 class PolicyIn(Closed):
-    document: Annotated[str, Field(min_length=1, max_length=1_000_000)] = Field(
-        description="The policy document, YAML (docs/policy.md)."
+    document: Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_BYTES)] = Field(
+        description="The policy document, YAML (docs/policy.md); at most 256 KiB."
     )
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from socialcredit.cli.common import err, out, state
 from socialcredit.errors import InvalidInput
-from socialcredit.policy.lint import Finding, lint, lint_text
+from socialcredit.policy.lint import Finding, lint, lint_file
 from socialcredit.policy.load import bundled_packs, load_policy_file
 from socialcredit.store.policies import add_policy, get_policy, latest_policies, list_policies
 
@@ -97,7 +97,7 @@ def policy_lint(
     for target in targets or sorted(packs):
         path = Path(target)
         if path.is_file():
-            findings = lint_text(path.read_text(encoding="utf-8"), str(path))
+            findings = lint_file(path)
         elif target in packs:
             findings = lint(packs[target].policy)
         else:

@@ -58,13 +58,23 @@ def number(value: Any) -> float | None:
         raise ValueError(f"{value!r} is not a number")
     try:
         result = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{str(value)[:40]!r} is not a number") from None
+    except OverflowError:
+        raise ValueError(f"{_shown(value)} is larger than {MAX_VALUE:g} in size") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"{_shown(value)} is not a number") from None
     if not math.isfinite(result):
         raise ValueError(f"{value!r} is not a finite number")
     if abs(result) > MAX_VALUE:
         raise ValueError(f"{value!r} is larger than {MAX_VALUE:g} in size")
     return result
+
+
+def _shown(value: Any) -> str:
+    """A short repr for a message; an integer too long to print (Python refuses past 4,300
+    digits) is described by its size instead."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a whole number of about {round(value.bit_length() * 0.30103)} digits"
+    return repr(str(value)[:40])
 
 
 def integer(value: Any, low: int, high: int) -> int | None:
@@ -78,8 +88,12 @@ def integer(value: Any, low: int, high: int) -> int | None:
     return int(result)
 
 
+class _Constant(ValueError):
+    pass
+
+
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _Constant(f"{name} is not valid JSON")
 
 
 def json_object(value: Any) -> dict[str, Any] | None:
@@ -92,6 +106,10 @@ def json_object(value: Any) -> dict[str, Any] | None:
             raise ValueError(f"is not valid JSON ({error.msg})") from None
         except RecursionError:
             raise ValueError("is nested too deeply") from None
+        except _Constant:
+            raise
+        except ValueError as error:  # an integer past Python's digit limit (4,300)
+            raise ValueError(f"is not valid JSON ({str(error).split(';')[0]})") from None
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object")
     try:

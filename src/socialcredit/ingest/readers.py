@@ -162,6 +162,9 @@ def _jsonl(path: Path, known: set[str]) -> Iterator[tuple[int, Row | BadLine]]:
             except RecursionError:
                 yield number, BadLine("JSON nested too deeply")
                 continue
+            except ValueError as error:  # an integer past Python's digit limit (4,300)
+                yield number, BadLine(f"not valid JSON ({_reason(error)})")
+                continue
             if not isinstance(value, dict):
                 yield number, BadLine("each line must be a JSON object")
                 continue
@@ -176,6 +179,11 @@ def _jsonl(path: Path, known: set[str]) -> Iterator[tuple[int, Row | BadLine]]:
                 )
                 continue
             yield number, value
+
+
+def _reason(error: ValueError) -> str:
+    """Python's message without its advice to raise the limit (which is not ours to raise)."""
+    return str(error).split(";")[0]
 
 
 def _parquet(

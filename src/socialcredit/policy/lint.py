@@ -9,9 +9,10 @@ notice   valid and deliberate perhaps, but worth a reviewer's eye (collateral me
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from socialcredit.errors import PolicyError
-from socialcredit.policy.load import load_policy
+from socialcredit.policy.load import load_policy, read_policy_file
 from socialcredit.policy.schema import HasRecord, Policy, walk
 
 
@@ -29,6 +30,15 @@ def lint_text(text: str, source: str = "<policy>") -> list[Finding]:
         problems = getattr(error, "problems", [(error.key, error.reason)])
         return [Finding("error", key, reason) for key, reason in problems]
     return lint(loaded.policy)
+
+
+def lint_file(path: Path) -> list[Finding]:
+    """`lint_text` of a file; a file that cannot be read is one error finding."""
+    try:
+        text = read_policy_file(path)
+    except PolicyError as error:
+        return [Finding("error", error.key, error.reason)]
+    return lint_text(text, str(path))
 
 
 def lint(policy: Policy) -> list[Finding]:
