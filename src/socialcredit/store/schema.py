@@ -208,3 +208,23 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# The audit log's Merkle tree (audit/tree.py): the hash of each complete, aligned block of 256
+# leaves, so that a proof reads at most 256 entries and not the whole log. A cache the
+# checkpointer fills: `scs audit verify --checkpoint` recomputes it from the entries.
+audit_nodes = sa.Table(
+    "audit_nodes",
+    metadata,
+    sa.Column("idx", Key, primary_key=True, autoincrement=False),  # leaves [256·idx, 256·idx+256)
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Signed checkpoints of the audit log (C2SP tlog-checkpoint notes), one for each tree size.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("tree_size", Key, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.String(64), nullable=False),
+    sa.Column("made_at", UTCTimestamp, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
