@@ -10,6 +10,7 @@ new one on a schedule and after every evaluation; publish them, or let auditors 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,13 +35,14 @@ from socialcredit.audit.note import (
     verifier_key,
 )
 from socialcredit.audit.tree import BLOCK, StoredTree, log_size, recompute, store_blocks
-from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.errors import Conflict, InvalidInput, NotFound, SocialCreditError
 from socialcredit.settings import Settings
 from socialcredit.store.db import writing
 from socialcredit.store.schema import audit_checkpoints, audit_log
 from socialcredit.timeutil import now
 
 CHECKPOINT_LOCK = 0x5C5_C4EC  # PostgreSQL advisory lock: one checkpointer at a time
+log = logging.getLogger("socialcredit.audit")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,17 @@ def make_checkpoint(engine: sa.Engine, settings: Settings) -> Checkpoint:
             )
         )
     return made
+
+
+def checkpoint_after(engine: sa.Engine, settings: Settings, why: str) -> Checkpoint | None:
+    """Sign a checkpoint after `why` (an evaluation, the schedule). A refusal is logged, not
+    raised: the evaluation stands, and the operator sees that the log was rewritten or the
+    key file refused."""
+    try:
+        return make_checkpoint(engine, settings)
+    except SocialCreditError as error:
+        log.error("no audit checkpoint signed after %s: %s", why, error.message)
+        return None
 
 
 def inclusion(conn: sa.Connection, seq: int, checkpoint: Checkpoint) -> dict[str, Any]:
