@@ -76,10 +76,10 @@ def make_checkpoint(engine: sa.Engine, settings: Settings) -> Checkpoint:
     with engine.connect() as conn:
         size = log_size(conn)
         latest = latest_checkpoint(conn)
-        if latest is not None and latest.size == size:
-            return latest
         tree = StoredTree.open(conn, size)
         root = tree.root()
+        if latest is not None and latest.size == size and latest.root == root:
+            return latest  # nothing new to sign
         if latest is not None:
             try:
                 proof = consistency_proof(latest.size, size, tree.subtree)

@@ -53,9 +53,11 @@ class Accumulator:
     """The root of a growing tree, one leaf at a time, in O(log n) memory: the perfect
     subtrees of the binary decomposition of n, largest first."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: int = 0) -> None:
         self.size = 0
         self._stack: list[tuple[int, bytes]] = []  # (leaves, hash)
+        self._watch = watch  # a subtree width (a power of two) whose hashes `formed` keeps
+        self.formed: bytes | None = None  # the `watch`-wide subtree the last leaf completed
 
     def add(self, leaf: bytes) -> None:
         self.size += 1
@@ -63,13 +65,9 @@ class Accumulator:
         while self._stack and self._stack[-1][0] == width:
             _, left = self._stack.pop()
             width, current = width * 2, node_hash(left, current)
+            if width == self._watch:
+                self.formed = current
         self._stack.append((width, current))
-
-    def last_perfect(self, width: int) -> bytes | None:
-        """The hash of the last `width` leaves if they form a complete aligned subtree."""
-        if self._stack and self._stack[-1][0] == width:
-            return self._stack[-1][1]
-        return None
 
     def root(self) -> bytes:
         if not self._stack:

@@ -115,7 +115,7 @@ def recompute(rows: Iterable[tuple[int, str]], sizes: Iterable[int]) -> Recomput
     """Hash (seq, chain hash) rows, oldest first, into the tree, keeping the roots at `sizes`
     (the root of the whole tree is kept too, under its size)."""
     wanted = set(sizes)
-    tree = Accumulator()
+    tree = Accumulator(watch=BLOCK)
     roots: dict[int, bytes] = {}
     blocks: dict[int, bytes] = {}
     if 0 in wanted:
@@ -125,9 +125,8 @@ def recompute(rows: Iterable[tuple[int, str]], sizes: Iterable[int]) -> Recomput
             return Recomputed(tree.size, roots, blocks, gap_at=tree.size + 1)
         tree.add(entry_leaf(chain_hash))
         if tree.size % BLOCK == 0:
-            block = tree.last_perfect(BLOCK)
-            assert block is not None
-            blocks[tree.size // BLOCK - 1] = block
+            assert tree.formed is not None
+            blocks[tree.size // BLOCK - 1] = tree.formed
         if tree.size in wanted:
             roots[tree.size] = tree.root()
     roots[tree.size] = tree.root()
