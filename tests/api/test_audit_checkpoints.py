@@ -129,3 +129,17 @@ def test_an_evaluation_signs_a_checkpoint(demo_copy: World) -> None:
     with w.engine.connect() as conn:
         latest = latest_checkpoint(conn)
     assert latest is not None and latest.size == w.audit_seq()
+
+
+def test_a_key_file_others_may_read_is_refused_without_telling_the_caller_where(
+    demo_copy: World,
+) -> None:
+    path = demo_copy.settings.audit_key_path
+    path.write_text("not even a key\n")
+    path.chmod(0o644)
+    for url in ("/v1/audit/key", "/v1/audit/checkpoint"):
+        answer = demo_copy.client.get(url)
+        assert answer.status_code == 503, answer.text
+        assert str(path.parent) not in answer.text
+    with demo_copy.engine.connect() as conn:
+        assert latest_checkpoint(conn) is None  # nothing was signed

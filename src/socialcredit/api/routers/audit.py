@@ -3,7 +3,9 @@ latest signed checkpoint and the verifier key to check it with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
@@ -12,10 +14,12 @@ from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS, AuditEntry, AuditVerification
 from socialcredit.audit.checkpoint import latest_checkpoint, make_checkpoint, public_key
 from socialcredit.audit.log import read_entries, verify
+from socialcredit.errors import Conflict, InvalidInput, StoreNotReady
 from socialcredit.sharing.access import require_role
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 READERS = ("admin", "auditor")
+log = logging.getLogger("socialcredit.audit")
 
 
 @router.get("", response_model=list[AuditEntry])
@@ -64,7 +68,7 @@ def checkpoint(svc: Svc, who: Caller) -> str:
     with svc.engine.connect() as conn:
         latest = latest_checkpoint(conn)
     if latest is None:  # before the first scheduled one: sign it now, once
-        latest = make_checkpoint(svc.engine, svc.settings)
+        latest = _signing(lambda: make_checkpoint(svc.engine, svc.settings))
     return latest.note
 
 
@@ -72,4 +76,17 @@ def checkpoint(svc: Svc, who: Caller) -> str:
 def key(svc: Svc, who: Caller) -> str:
     """The verifier key of the checkpoints (`<origin>+<key id>+<base64 key>`, the Go
     sumdb/note format): pin it once, then check every checkpoint with it. Public."""
-    return public_key(svc.settings) + "\n"
+    return _signing(lambda: public_key(svc.settings)) + "\n"
+
+
+T = TypeVar("T")
+
+
+def _signing(work: Callable[[], T]) -> T:
+    """A refused key file or a rewritten log is the operator's to fix: the service log says
+    why, and a caller learns 503 without the server's paths."""
+    try:
+        return work()
+    except (InvalidInput, Conflict) as error:
+        log.error("audit checkpoint: %s", error.message)
+        raise StoreNotReady("the audit log cannot sign a checkpoint now") from None
