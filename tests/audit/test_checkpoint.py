@@ -201,3 +201,25 @@ def test_prove_prints_the_proof_and_signs_a_checkpoint_when_needed(
     assert (
         "PRIVATE KEY" in key_text and key_text.splitlines()[1] not in orjson.dumps(proof).decode()
     )
+
+
+def test_a_tampered_tree_node_is_caught_and_serves_no_proof(
+    settings: Settings, engine: sa.Engine, tmp_path: Path
+) -> None:
+    fill(engine, 1, 600)
+    made = make_checkpoint(engine, settings)
+    kept = tmp_path / "kept.txt"
+    kept.write_text(made.note, encoding="utf-8")
+    with engine.begin() as conn:
+        nodes = conn.execute(sa.select(audit_nodes.c.level, audit_nodes.c.idx)).all()
+        assert sorted((r.level, r.idx) for r in nodes) == [(8, 0), (8, 1), (9, 0)]
+        conn.execute(
+            audit_nodes.update()
+            .where(audit_nodes.c.level == 8, audit_nodes.c.idx == 1)
+            .values(hash="00" * 32)
+        )
+    code, output = scs(settings, "audit", "verify", "--checkpoint", str(kept))
+    assert code == 6, output
+    assert "node of entries 257-512 does not match" in output
+    with engine.connect() as conn, pytest.raises(Conflict, match="does not prove"):
+        inclusion(conn, 10, made)  # its proof would use the tampered node

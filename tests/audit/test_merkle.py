@@ -134,12 +134,13 @@ def test_a_shrinking_tree_or_a_leaf_outside_it_is_refused() -> None:
         verify_inclusion(3, 3, HASHES[0], [], EMPTY_ROOT)
 
 
-def test_the_accumulator_keeps_every_aligned_subtree_it_completes() -> None:
+def test_the_accumulator_collects_every_aligned_subtree_it_completes() -> None:
     leaves = [leaf_hash(bytes([i])) for i in range(40)]
     tree = in_memory(leaves)
     growing = Accumulator(watch=4)
     for size, leaf in enumerate(leaves, start=1):
         growing.add(leaf)
         assert growing.root() == root_of(leaves[:size])
-        if size % 4 == 0:  # 8, 16, 32 merge further: the 4-wide block is still kept
-            assert growing.formed == tree(size - 4, size)
+        expected = [(w, tree(size - w, size)) for w in (4, 8, 16, 32) if size % w == 0]
+        assert growing.formed == expected
+        growing.formed.clear()

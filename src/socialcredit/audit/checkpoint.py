@@ -34,7 +34,7 @@ from socialcredit.audit.note import (
     sign_note,
     verifier_key,
 )
-from socialcredit.audit.tree import BLOCK, StoredTree, log_size, recompute, store_blocks
+from socialcredit.audit.tree import StoredTree, log_size, recompute, store_nodes, stored_nodes
 from socialcredit.errors import Conflict, InvalidInput, NotFound, SocialCreditError
 from socialcredit.settings import Settings
 from socialcredit.store.db import writing
@@ -76,7 +76,7 @@ def make_checkpoint(engine: sa.Engine, settings: Settings) -> Checkpoint:
     with engine.connect() as conn:
         size = log_size(conn)
         latest = latest_checkpoint(conn)
-        tree = StoredTree.open(conn, size)
+        tree = StoredTree(conn, size)
         root = tree.root()
         if latest is not None and latest.size == size and latest.root == root:
             return latest  # nothing new to sign
@@ -92,7 +92,7 @@ def make_checkpoint(engine: sa.Engine, settings: Settings) -> Checkpoint:
     body = CheckpointBody(settings.audit_origin, size, root)
     made = Checkpoint(size, root, now(), sign_note(body.text(), settings.audit_origin, key))
     with writing(engine, CHECKPOINT_LOCK) as conn:
-        store_blocks(conn, tree.made)
+        store_nodes(conn, tree.made)
         if conn.execute(
             sa.select(audit_checkpoints.c.tree_size).where(audit_checkpoints.c.tree_size == size)
         ).first():
@@ -123,7 +123,7 @@ def inclusion(conn: sa.Connection, seq: int, checkpoint: Checkpoint) -> dict[str
             f"entry {seq} is not in the latest checkpoint, which covers entries 1 to "
             f"{checkpoint.size}; a newer checkpoint will cover it"
         )
-    tree = StoredTree.open(conn, checkpoint.size)
+    tree = StoredTree(conn, checkpoint.size)
     leaf = tree.leaf(seq - 1)
     proof = inclusion_proof(seq - 1, checkpoint.size, tree.subtree)
     try:
@@ -205,12 +205,12 @@ def check_against(
             "before it was changed, removed or reordered"
         )
         return CheckpointCheck(body.size, found.size, now_root, why)
-    tree = StoredTree.open(conn, found.size)
-    for idx, cached in sorted(tree.blocks.items()):
-        if found.blocks.get(idx) != cached:
-            first, last = idx * BLOCK + 1, (idx + 1) * BLOCK
-            why = f"the stored tree node of entries {first}-{last} does not match them"
+    for (level, idx), cached in stored_nodes(conn):
+        if found.nodes.get((level, idx)) != cached:
+            first, last = idx << level, (idx + 1) << level
+            why = f"the stored tree node of entries {first + 1}-{last} does not match them"
             return CheckpointCheck(body.size, found.size, now_root, why)
+    tree = StoredTree(conn, found.size)
     try:
         proof = consistency_proof(body.size, found.size, tree.subtree)
         verify_consistency(body.size, found.size, body.root, now_root, proof)

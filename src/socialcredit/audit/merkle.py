@@ -56,8 +56,8 @@ class Accumulator:
     def __init__(self, watch: int = 0) -> None:
         self.size = 0
         self._stack: list[tuple[int, bytes]] = []  # (leaves, hash)
-        self._watch = watch  # a subtree width (a power of two) whose hashes `formed` keeps
-        self.formed: bytes | None = None  # the `watch`-wide subtree the last leaf completed
+        self._watch = watch  # a subtree width (a power of two): `formed` collects wider ones
+        self.formed: list[tuple[int, bytes]] = []  # (width, hash) of subtrees completed so far
 
     def add(self, leaf: bytes) -> None:
         self.size += 1
@@ -65,8 +65,8 @@ class Accumulator:
         while self._stack and self._stack[-1][0] == width:
             _, left = self._stack.pop()
             width, current = width * 2, node_hash(left, current)
-            if width == self._watch:
-                self.formed = current
+            if self._watch and width >= self._watch:
+                self.formed.append((width, current))
         self._stack.append((width, current))
 
     def root(self) -> bytes:

@@ -5,14 +5,15 @@ SHA-256 of the entry's fields and the hash before it, see `log.entry_hash`), so 
 SHA-256(0x00 || those 32 bytes). The appenders are unchanged: the tree is computed from what
 they write.
 
-`audit_nodes` caches the hash of every complete aligned block of `BLOCK` leaves up to the
-latest checkpoint, so a root or a proof reads at most one block of entries and the cached
-hashes, not the whole log. The cache is never trusted to verify: `recompute` hashes every entry.
+`audit_nodes` caches the hash of every complete aligned subtree of 2^level leaves, level >= 8,
+up to the latest checkpoint: a root or a proof reads O(log n) nodes and at most one block of
+256 entries, not the whole log. The cache is never trusted to verify: `recompute` hashes every
+entry, and `scs audit verify --checkpoint` compares the cache with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -28,7 +29,9 @@ from socialcredit.audit.merkle import (
 from socialcredit.errors import Conflict
 from socialcredit.store.schema import audit_log, audit_nodes
 
-BLOCK = 256  # leaves per cached node: a power of two
+BLOCK_LEVEL = 8
+BLOCK = 1 << BLOCK_LEVEL  # leaves in the smallest cached subtree
+Node = tuple[int, int]  # (level, idx): the leaves [idx·2^level, (idx+1)·2^level)
 
 
 def log_size(conn: sa.Connection) -> int:
@@ -42,21 +45,13 @@ def entry_leaf(chain_hash: str) -> bytes:
 
 @dataclass
 class StoredTree:
-    """The tree of the first `size` entries, with the cached block hashes in `blocks`."""
+    """The tree of the first `size` entries, reading cached nodes as it needs them."""
 
     conn: sa.Connection
     size: int
-    blocks: dict[int, bytes] = field(default_factory=dict)
-    made: dict[int, bytes] = field(default_factory=dict)  # block hashes computed, not cached
+    made: dict[Node, bytes] = field(default_factory=dict)  # computed here, not cached yet
+    _nodes: dict[Node, bytes] = field(default_factory=dict)
     _leaves: dict[int, list[bytes]] = field(default_factory=dict)
-
-    @classmethod
-    def open(cls, conn: sa.Connection, size: int) -> StoredTree:
-        complete = size // BLOCK
-        rows = conn.execute(
-            sa.select(audit_nodes.c.idx, audit_nodes.c.hash).where(audit_nodes.c.idx < complete)
-        )
-        return cls(conn, size, {int(r.idx): bytes.fromhex(r.hash) for r in rows})
 
     def root(self) -> bytes:
         return self.subtree(0, self.size) if self.size else EMPTY_ROOT
@@ -67,8 +62,8 @@ class StoredTree:
     def subtree(self, lo: int, hi: int) -> bytes:
         """The hash of the leaves [lo, hi), as RFC 6962 splits them."""
         n = hi - lo
-        if lo % BLOCK == 0 and n == BLOCK:
-            return self._block(lo // BLOCK)
+        if n >= BLOCK and n & (n - 1) == 0 and lo % n == 0:
+            return self.node(n.bit_length() - 1, lo // n)
         if lo // BLOCK == (hi - 1) // BLOCK:  # inside one block: hash its leaves
             first = lo - lo % BLOCK
             leaves = self._block_leaves(lo // BLOCK)
@@ -76,11 +71,26 @@ class StoredTree:
         k = split(n)
         return node_hash(self.subtree(lo, lo + k), self.subtree(lo + k, hi))
 
-    def _block(self, idx: int) -> bytes:
-        found = self.blocks.get(idx)
-        if found is None:
-            found = in_memory(self._block_leaves(idx))(0, BLOCK)
-            self.blocks[idx] = self.made[idx] = found
+    def node(self, level: int, idx: int) -> bytes:
+        """A complete subtree: from memory, the cache, or computed (and kept in `made`)."""
+        key = (level, idx)
+        found = self._nodes.get(key)
+        if found is not None:
+            return found
+        cached = self.conn.execute(
+            sa.select(audit_nodes.c.hash).where(
+                audit_nodes.c.level == level, audit_nodes.c.idx == idx
+            )
+        ).scalar()
+        if cached is not None:
+            found = bytes.fromhex(cached)
+        else:
+            if level == BLOCK_LEVEL:
+                found = in_memory(self._block_leaves(idx))(0, BLOCK)
+            else:
+                found = node_hash(self.node(level - 1, 2 * idx), self.node(level - 1, 2 * idx + 1))
+            self.made[key] = found
+        self._nodes[key] = found
         return found
 
     def _block_leaves(self, idx: int) -> list[bytes]:
@@ -103,11 +113,11 @@ class StoredTree:
 
 @dataclass
 class Recomputed:
-    """Every entry hashed anew: the root at each size asked for, and each block's hash."""
+    """Every entry hashed anew: the root at each size asked for, and every cacheable node."""
 
     size: int
     roots: dict[int, bytes]
-    blocks: dict[int, bytes]
+    nodes: dict[Node, bytes]
     gap_at: int | None = None  # the first seq missing, when there is a gap
 
 
@@ -117,30 +127,50 @@ def recompute(rows: Iterable[tuple[int, str]], sizes: Iterable[int]) -> Recomput
     wanted = set(sizes)
     tree = Accumulator(watch=BLOCK)
     roots: dict[int, bytes] = {}
-    blocks: dict[int, bytes] = {}
+    nodes: dict[Node, bytes] = {}
     if 0 in wanted:
         roots[0] = EMPTY_ROOT
     for seq, chain_hash in rows:
         if seq != tree.size + 1:
-            return Recomputed(tree.size, roots, blocks, gap_at=tree.size + 1)
+            return Recomputed(tree.size, roots, nodes, gap_at=tree.size + 1)
         tree.add(entry_leaf(chain_hash))
-        if tree.size % BLOCK == 0:
-            assert tree.formed is not None
-            blocks[tree.size // BLOCK - 1] = tree.formed
+        if tree.formed:
+            for width, digest in tree.formed:
+                nodes[(width.bit_length() - 1, tree.size // width - 1)] = digest
+            tree.formed.clear()
         if tree.size in wanted:
             roots[tree.size] = tree.root()
     roots[tree.size] = tree.root()
-    return Recomputed(tree.size, roots, blocks)
+    return Recomputed(tree.size, roots, nodes)
 
 
-def store_blocks(conn: sa.Connection, blocks: dict[int, bytes]) -> None:
-    """Cache block hashes not cached yet (in the caller's write transaction)."""
-    if not blocks:
-        return
-    query = sa.select(audit_nodes.c.idx).where(
-        audit_nodes.c.idx >= min(blocks), audit_nodes.c.idx <= max(blocks)
+def stored_nodes(conn: sa.Connection) -> Iterator[tuple[Node, bytes]]:
+    rows = conn.execution_options(yield_per=10_000).execute(
+        sa.select(audit_nodes).order_by(audit_nodes.c.level, audit_nodes.c.idx)
     )
-    present = set(conn.execute(query).scalars().all())
-    missing = [{"idx": i, "hash": h.hex()} for i, h in sorted(blocks.items()) if i not in present]
-    if missing:
-        conn.execute(audit_nodes.insert(), missing)
+    with rows:
+        for r in rows:
+            yield (int(r.level), int(r.idx)), bytes.fromhex(r.hash)
+
+
+def store_nodes(conn: sa.Connection, nodes: dict[Node, bytes]) -> None:
+    """Cache nodes not cached yet (in the caller's write transaction, which holds the
+    checkpoint lock: no other process adds nodes meanwhile)."""
+    for level in sorted({level for level, _ in nodes}):
+        at = {idx: h for (lv, idx), h in nodes.items() if lv == level}
+        present = set(
+            conn.execute(
+                sa.select(audit_nodes.c.idx).where(
+                    audit_nodes.c.level == level,
+                    audit_nodes.c.idx >= min(at),
+                    audit_nodes.c.idx <= max(at),
+                )
+            ).scalars()
+        )
+        missing = [
+            {"level": level, "idx": i, "hash": h.hex()}
+            for i, h in sorted(at.items())
+            if i not in present
+        ]
+        if missing:
+            conn.execute(audit_nodes.insert(), missing)

@@ -209,13 +209,15 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
-# The audit log's Merkle tree (audit/tree.py): the hash of each complete, aligned block of 256
-# leaves, so that a proof reads at most 256 entries and not the whole log. A cache the
-# checkpointer fills: `scs audit verify --checkpoint` recomputes it from the entries.
+# The audit log's Merkle tree (audit/tree.py): the hash of each complete, aligned subtree of
+# 2^level leaves, level >= 8 (256 leaves), so that a root or a proof reads a few nodes and at most
+# 256 entries, not the whole log. A cache the checkpointer fills; `scs audit verify --checkpoint`
+# recomputes it from the entries.
 audit_nodes = sa.Table(
     "audit_nodes",
     metadata,
-    sa.Column("idx", Key, primary_key=True, autoincrement=False),  # leaves [256·idx, 256·idx+256)
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("idx", Key, primary_key=True, autoincrement=False),  # leaves [idx, idx+1)·2^level
     sa.Column("hash", sa.String(64), nullable=False),
 )
 

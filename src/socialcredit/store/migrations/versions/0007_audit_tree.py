@@ -32,9 +32,10 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "audit_nodes",
+        sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("idx", Key, autoincrement=False, nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("idx", name=op.f("pk_audit_nodes")),
+        sa.PrimaryKeyConstraint("level", "idx", name=op.f("pk_audit_nodes")),
     )
     op.create_table(
         "audit_checkpoints",
