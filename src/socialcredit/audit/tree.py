@@ -52,6 +52,7 @@ class StoredTree:
     made: dict[Node, bytes] = field(default_factory=dict)  # computed here, not cached yet
     _nodes: dict[Node, bytes] = field(default_factory=dict)
     _leaves: dict[int, list[bytes]] = field(default_factory=dict)
+    _frontier: dict[int, int] | None = None  # the last cached idx of each level
 
     def root(self) -> bytes:
         return self.subtree(0, self.size) if self.size else EMPTY_ROOT
@@ -77,11 +78,17 @@ class StoredTree:
         found = self._nodes.get(key)
         if found is not None:
             return found
-        cached = self.conn.execute(
-            sa.select(audit_nodes.c.hash).where(
-                audit_nodes.c.level == level, audit_nodes.c.idx == idx
-            )
-        ).scalar()
+        if self._frontier is None:  # nodes past it are not cached: no query for them
+            query = sa.select(audit_nodes.c.level, sa.func.max(audit_nodes.c.idx))
+            rows = self.conn.execute(query.group_by(audit_nodes.c.level)).all()
+            self._frontier = {int(level): int(last) for level, last in rows}
+        cached = None
+        if idx <= self._frontier.get(level, -1):
+            cached = self.conn.execute(
+                sa.select(audit_nodes.c.hash).where(
+                    audit_nodes.c.level == level, audit_nodes.c.idx == idx
+                )
+            ).scalar()
         if cached is not None:
             found = bytes.fromhex(cached)
         else:
