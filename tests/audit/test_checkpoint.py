@@ -21,8 +21,16 @@ from socialcredit.audit.checkpoint import (
     public_key,
 )
 from socialcredit.audit.log import Entry, append_entries, verify
-from socialcredit.audit.merkle import leaf_hash, root_of, verify_inclusion
+from socialcredit.audit.merkle import (
+    consistency_proof,
+    in_memory,
+    inclusion_proof,
+    leaf_hash,
+    root_of,
+    verify_inclusion,
+)
 from socialcredit.audit.note import open_note, parse_checkpoint, parse_verifier_key
+from socialcredit.audit.tree import StoredTree
 from socialcredit.cli import app
 from socialcredit.errors import Conflict
 from socialcredit.settings import Settings
@@ -223,3 +231,33 @@ def test_a_tampered_tree_node_is_caught_and_serves_no_proof(
     assert "node of entries 257-512 does not match" in output
     with engine.connect() as conn, pytest.raises(Conflict, match="does not prove"):
         inclusion(conn, 10, made)  # its proof would use the tampered node
+
+
+def test_the_stored_tree_gives_the_same_proofs_as_the_tree_in_memory(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    """Across block and level boundaries, with some nodes cached and some not."""
+    fill(engine, 1, 700)
+    make_checkpoint(engine, settings)  # caches the nodes of the first 700 entries
+    fill(engine, 701, 1100)
+    with engine.connect() as conn:
+        hashes = conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.seq)).scalars()
+        leaves = [leaf_hash(bytes.fromhex(h)) for h in hashes]
+        stored = StoredTree(conn, len(leaves))
+        memory = in_memory(leaves)
+        assert stored.root() == root_of(leaves)
+        for old, new in [
+            (1, 1100),
+            (255, 1100),
+            (256, 1100),
+            (300, 1024),
+            (513, 1099),
+            (700, 1100),
+        ]:
+            assert consistency_proof(old, new, stored.subtree) == consistency_proof(
+                old, new, memory
+            )
+        for index in (0, 255, 256, 511, 512, 699, 700, 1023, 1024, 1099):
+            assert inclusion_proof(index, 1100, stored.subtree) == inclusion_proof(
+                index, 1100, memory
+            )
