@@ -261,3 +261,24 @@ def test_the_stored_tree_gives_the_same_proofs_as_the_tree_in_memory(
             assert inclusion_proof(index, 1100, stored.subtree) == inclusion_proof(
                 index, 1100, memory
             )
+
+
+def test_scs_evaluate_signs_a_checkpoint_after_the_evaluation(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    pack = Path(__file__).parents[2] / "src" / "socialcredit" / "policy" / "packs" / "sesame.yaml"
+    assert scs(sqlite_settings, "policy", "add", str(pack))[0] == 0
+    code, output = scs(sqlite_settings, "evaluate", "--as-of", "2026-01-01")
+    assert code == 0, output
+    engine = sa.create_engine(sqlite_settings.url)
+    try:
+        with engine.connect() as conn:
+            latest = latest_checkpoint(conn)
+            actions = conn.execute(sa.select(audit_log.c.action).order_by(audit_log.c.seq))
+            assert list(actions.scalars())[-1] == "evaluation.run"
+            assert (
+                latest is not None
+                and latest.size == conn.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar()
+            )
+    finally:
+        engine.dispose()
