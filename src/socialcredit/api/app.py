@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,8 @@ from socialcredit.api.routers import subjects as subject_routes
 from socialcredit.audit.checkpoint import checkpoint_after
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
+
+log = logging.getLogger("socialcredit.audit")
 
 DESCRIPTION = """
 An open, auditable social credit system. Every score is explained, every access is in a
@@ -42,7 +45,10 @@ async def sign_checkpoints(svc: Service, every: float) -> None:
     """Sign a checkpoint of the audit log at start and then every `every` seconds (when it
     grew), in a thread: hashing new entries never blocks the event loop."""
     while True:
-        await asyncio.to_thread(checkpoint_after, svc.engine, svc.settings, "the schedule")
+        try:
+            await asyncio.to_thread(checkpoint_after, svc.engine, svc.settings, "the schedule")
+        except Exception:  # a store that is down now must not end the schedule (logged)
+            log.exception("no audit checkpoint signed on schedule")
         await asyncio.sleep(every)
 
 
