@@ -24,6 +24,30 @@ class Settings(BaseSettings):
         default=None, description="Disk DuckDB may spill to in lake runs, e.g. '40GB'."
     )
 
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key that signs audit checkpoints (PEM, mode 0600; made on "
+        "first need). Default: audit-key.pem in home.",
+    )
+    audit_origin: str = Field(
+        default="socialcredit.local/audit",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+]+$",
+        description="The audit log's name in its checkpoints and verifier key (no spaces or '+'); "
+        "make it unique, e.g. your host and path.",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often `scs serve` signs a checkpoint of the audit log when it grew "
+        "(0: only after evaluations and on request).",
+    )
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.home / "audit-key.pem"
+
     @property
     def url(self) -> str:
         if self.database_url:

@@ -17,6 +17,8 @@ import pytest
 import sqlalchemy as sa
 from httpx2 import Response
 
+from socialcredit.audit.checkpoint import make_checkpoint
+from socialcredit.audit.log import Entry, append_entries
 from socialcredit.sharing.keys import PUBLIC_ROLE
 from socialcredit.store.schema import (
     api_keys,
@@ -122,6 +124,14 @@ def _check(world: World, _: str, whose: str) -> tuple[str, None]:
     return f"/v1/measures/{MEASURE}/check?subject={getattr(world, whose)}", None
 
 
+def _own_proof(world: World, _: str, __: str) -> tuple[str, None]:
+    """An audit entry about the subject key's subject, in a signed checkpoint."""
+    entry = Entry.now("cli:matrix", "operator", "subject.read", world.own, "access matrix")
+    seq = append_entries(world.engine, [entry])
+    make_checkpoint(world.engine, world.settings)
+    return f"/v1/me/audit/proofs?seq={seq}", None
+
+
 SUBJECT_READERS = frozenset(STAFF | {"subject"})
 OPS: dict[tuple[str, str], Op] = {
     ("POST", "/v1/records"): Op(frozenset(STAFF | {"source"}), _records),
@@ -153,6 +163,9 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/v1/me/records"): Op(frozenset({"subject"}), _fixed("/v1/me/records")),
     ("GET", "/v1/audit"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit?limit=5")),
     ("GET", "/v1/audit/verify"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit/verify")),
+    ("GET", "/v1/audit/checkpoint"): Op(frozenset(EVERYONE), _fixed("/v1/audit/checkpoint")),
+    ("GET", "/v1/audit/key"): Op(frozenset(EVERYONE), _fixed("/v1/audit/key")),
+    ("GET", "/v1/me/audit/proofs"): Op(frozenset({"subject"}), _own_proof),
 }
 ROLE_OF = {"anonymous": PUBLIC_ROLE, "revoked": "unknown"}
 

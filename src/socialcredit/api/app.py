@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +17,11 @@ from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
 from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
 from socialcredit.api.routers import subjects as subject_routes
+from socialcredit.audit.checkpoint import checkpoint_after
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
+
+log = logging.getLogger("socialcredit.audit")
 
 DESCRIPTION = """
 An open, auditable social credit system. Every score is explained, every access is in a
@@ -35,6 +41,17 @@ class Api(FastGate):
         self.api = api
 
 
+async def sign_checkpoints(svc: Service, every: float) -> None:
+    """Sign a checkpoint of the audit log at start and then every `every` seconds (when it
+    grew), in a thread: hashing new entries never blocks the event loop."""
+    while True:
+        try:
+            await asyncio.to_thread(checkpoint_after, svc.engine, svc.settings, "the schedule")
+        except Exception:  # a store that is down now must not end the schedule (logged)
+            log.exception("no audit checkpoint signed on schedule")
+        await asyncio.sleep(every)
+
+
 def create_app(settings: Settings | None = None, engine: sa.Engine | None = None) -> Api:
     settings = settings or Settings()
     engine = engine or create_engine(settings)
@@ -48,7 +65,13 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         # then scan only what requests create, which keeps them from stalling a busy server.
         svc.gate.warm()
         gc.freeze()
+        every = svc.settings.audit_checkpoint_seconds
+        signer = asyncio.create_task(sign_checkpoints(svc, every)) if every > 0 else None
         yield
+        if signer is not None:
+            signer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await signer
         svc.audit.close()
 
     api = FastAPI(

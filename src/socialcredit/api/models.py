@@ -219,3 +219,13 @@ class AuditVerification(BaseModel):
     head: str
     broken_at: int | None
     reason: str | None
+
+
+class AuditProof(BaseModel):
+    """An RFC 6962 inclusion proof of one audit entry in a signed checkpoint (hashes in hex)."""
+
+    seq: int
+    leaf_hash: str
+    tree_size: int
+    root_hash: str
+    proof: list[str]

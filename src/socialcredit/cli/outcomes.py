@@ -10,9 +10,11 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcredit.audit.checkpoint import make_checkpoint
 from socialcredit.cli.common import err, instant_option, out, state, write_table
 from socialcredit.cli.explain_view import render
 from socialcredit.cli.scale import print_lake_run
+from socialcredit.errors import SocialCreditError
 from socialcredit.lake.layout import Lake, open_lake
 from socialcredit.lake.run import run_lake_evaluations
 from socialcredit.outcomes.gate import check_measure
@@ -137,6 +139,10 @@ def evaluate_command(
         )
     for r in run.results:
         s.log("evaluation.run", f"{r.policy.name} evaluation {r.evaluation_id}")
+    try:  # the evaluation stands either way; a refusal means the log was rewritten
+        make_checkpoint(engine, s.settings)
+    except SocialCreditError as error:
+        err.print(f"[yellow]warning:[/] no audit checkpoint signed: {error.message}")
     print_run(run)
 
 

@@ -1,19 +1,32 @@
-"""`scs keys`, `scs audit verify` and `scs serve`: the service and who may call it."""
+"""`scs keys`, `scs audit` and `scs serve`: the service, who may call it, and its audit log."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.table import Table
 
+from socialcredit.audit.checkpoint import (
+    check_against,
+    inclusion,
+    latest_checkpoint,
+    make_checkpoint,
+    public_key,
+)
 from socialcredit.audit.log import verify
-from socialcredit.cli.common import State, err, out, state
+from socialcredit.cli.common import State, check_writable, err, out, state
+from socialcredit.errors import InvalidInput
 from socialcredit.sharing.keys import ROLES, create_key, list_keys, revoke_key
 from socialcredit.timeutil import format_instant
 
 keys_app = typer.Typer(help="API keys: mint, list, revoke.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit log: a hash chain and a Merkle tree with signed checkpoints.",
+    no_args_is_help=True,
+)
 
 
 @keys_app.command("create")
@@ -79,20 +92,96 @@ def audit_verify(
         str | None,
         typer.Option(help="A head hash printed earlier: check the chain still contains it."),
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="A signed checkpoint kept earlier (`scs audit checkpoint --out`): check its "
+            "signature, that the log still hashes to its root, and consistency since."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="The verifier key to check the signature with (default: the log's)."),
+    ] = None,
 ) -> None:
-    """Recompute the hash chain and name the first entry that does not verify."""
-    with state(ctx).engine().connect() as conn:
+    """Recompute the hash chain and name the first entry that does not verify; with
+    --checkpoint, also prove the log extends that checkpoint."""
+    s = state(ctx)
+    note = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    with s.engine().connect() as conn:
         result = verify(conn, head)
-    if result.ok:
-        out.print(
-            f"audit log verified: {result.entries:,} entries; head {result.head}", soft_wrap=True
-        )
+        if not result.ok:
+            err.print(
+                f"[bold red]audit log broken at entry {result.broken_at}[/]: {result.reason} "
+                f"({result.entries:,} entries verified before it)"
+            )
+            raise typer.Exit(6)
+        checked = check_against(conn, note, s.settings, key) if note is not None else None
+    out.print(f"audit log verified: {result.entries:,} entries; head {result.head}", soft_wrap=True)
+    if checked is None:
         return
-    err.print(
-        f"[bold red]audit log broken at entry {result.broken_at}[/]: {result.reason} "
-        f"({result.entries:,} entries verified before it)"
+    if not checked.ok:
+        err.print(f"[bold red]audit log does not match the checkpoint[/]: {checked.reason}")
+        raise typer.Exit(6)
+    out.print(
+        f"consistent with the checkpoint of {checked.old_size:,} entries; the tree now has "
+        f"{checked.size:,}, root {checked.root.hex()}",
+        soft_wrap=True,
     )
-    raise typer.Exit(6)
+
+
+def _read_checkpoint(path: Path) -> str:
+    try:
+        if path.stat().st_size > 65_536:
+            raise InvalidInput("checkpoint", f"{path} is larger than a checkpoint (64 KiB)")
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput("checkpoint", f"cannot read {path} ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("checkpoint", f"{path} is not UTF-8 text") from None
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    ctx: typer.Context,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the checkpoint here, not to stdout.")
+    ] = None,
+) -> None:
+    """Sign a checkpoint of the log as it is now (a C2SP signed note) and print or write it.
+    Keep it elsewhere: `scs audit verify --checkpoint` later proves the log still extends it."""
+    s = state(ctx)
+    check_writable(out_file, "out")
+    made = make_checkpoint(s.engine(), s.settings)
+    if out_file is None:
+        typer.echo(made.note, nl=False)
+        return
+    out_file.write_text(made.note, encoding="utf-8")
+    err.print(f"checkpoint of {made.size:,} entries written to {out_file}")
+
+
+@audit_app.command("prove")
+def audit_prove(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(min=1, help="The entry's seq.")],
+) -> None:
+    """Print the proof (JSON) that entry SEQ is in the latest signed checkpoint; signs a new
+    checkpoint first when the latest does not cover it."""
+    s = state(ctx)
+    engine = s.engine()
+    with engine.connect() as conn:
+        latest = latest_checkpoint(conn)
+    if latest is None or latest.size < seq:
+        latest = make_checkpoint(engine, s.settings)
+    with engine.connect() as conn:
+        proof = inclusion(conn, seq, latest)
+    typer.echo(orjson.dumps(proof, option=orjson.OPT_INDENT_2).decode())
+
+
+@audit_app.command("key")
+def audit_key(ctx: typer.Context) -> None:
+    """Print the verifier key of the checkpoints' signing key (public; never the key itself)."""
+    typer.echo(public_key(state(ctx).settings))
 
 
 def serve(

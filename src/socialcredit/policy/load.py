@@ -21,13 +21,13 @@ document's result is cached by its text, so serving the policies in force parses
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 import yaml
 from pydantic import ValidationError
 
@@ -259,10 +259,11 @@ def load_policy_file(path: str | Path) -> LoadedPolicy:
 
 
 def policy_digest(policy: Policy) -> str:
-    canonical = json.dumps(
-        policy.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 (hex) of the RFC 8785 (JCS) canonical JSON of the validated policy, defaults
+    included: an auditor can recompute it in any language from the `parsed` document of
+    `GET /v1/policies/{name}` (JCS writes 100 where Python's json.dumps wrote 100.0)."""
+    canonical = rfc8785.dumps(policy.model_dump(mode="json", by_alias=True))
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def bundled_packs() -> dict[str, LoadedPolicy]:

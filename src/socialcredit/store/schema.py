@@ -208,3 +208,25 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# The audit log's Merkle tree (audit/tree.py): the hash of each complete, aligned subtree of
+# 2^level leaves, level >= 8 (256 leaves), so that a root or a proof reads a few nodes and at most
+# 256 entries, not the whole log. A cache the checkpointer fills; `scs audit verify --checkpoint`
+# recomputes it from the entries.
+audit_nodes = sa.Table(
+    "audit_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("idx", Key, primary_key=True, autoincrement=False),  # leaves [idx, idx+1)·2^level
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Signed checkpoints of the audit log (C2SP tlog-checkpoint notes), one for each tree size.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("tree_size", Key, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.String(64), nullable=False),
+    sa.Column("made_at", UTCTimestamp, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)

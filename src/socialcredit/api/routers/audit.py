@@ -1,18 +1,25 @@
-"""The audit log, for auditors: read it page by page, and verify the chain."""
+"""The audit log, for auditors: read it page by page, and verify the chain; for everyone: its
+latest signed checkpoint and the verifier key to check it with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS, AuditEntry, AuditVerification
+from socialcredit.audit.checkpoint import latest_checkpoint, make_checkpoint, public_key
 from socialcredit.audit.log import read_entries, verify
+from socialcredit.errors import Conflict, InvalidInput, StoreNotReady
 from socialcredit.sharing.access import require_role
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 READERS = ("admin", "auditor")
+log = logging.getLogger("socialcredit.audit")
 
 
 @router.get("", response_model=list[AuditEntry])
@@ -47,3 +54,39 @@ def check_chain(svc: Svc, who: Caller) -> Any:
         "broken_at": result.broken_at,
         "reason": result.reason,
     }
+
+
+NOTE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, responses=NOTE)
+def checkpoint(svc: Svc, who: Caller) -> str:
+    """The latest signed checkpoint of the log: a C2SP signed note (origin, tree size, base64
+    root, then an Ed25519 signature). Keep copies: `scs audit verify --checkpoint` proves a later
+    log still extends one. Public (a key that is sent must be valid); not logged, since it
+    says nothing about anyone."""
+    with svc.engine.connect() as conn:
+        latest = latest_checkpoint(conn)
+    if latest is None:  # before the first scheduled one: sign it now, once
+        latest = _signing(lambda: make_checkpoint(svc.engine, svc.settings))
+    return latest.note
+
+
+@router.get("/key", response_class=PlainTextResponse, responses=NOTE)
+def key(svc: Svc, who: Caller) -> str:
+    """The verifier key of the checkpoints (`<origin>+<key id>+<base64 key>`, the Go
+    sumdb/note format): pin it once, then check every checkpoint with it. Public."""
+    return _signing(lambda: public_key(svc.settings)) + "\n"
+
+
+T = TypeVar("T")
+
+
+def _signing(work: Callable[[], T]) -> T:
+    """A refused key file or a rewritten log is the operator's to fix: the service log says
+    why, and a caller learns 503 without the server's paths."""
+    try:
+        return work()
+    except (InvalidInput, Conflict) as error:
+        log.error("audit checkpoint: %s", error.message)
+        raise StoreNotReady("the audit log cannot sign a checkpoint now") from None

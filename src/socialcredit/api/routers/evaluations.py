@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc, requires
 from socialcredit.api.models import ERRORS, EvaluationIn, EvaluationOut
+from socialcredit.audit.checkpoint import checkpoint_after
 from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
 from socialcredit.store.evaluations import Evaluation, list_evaluations
@@ -45,6 +46,7 @@ def run(body: EvaluationIn, svc: Svc, who: Caller, purpose: Purpose) -> Any:
         found = {e.id: e for e in list_evaluations(conn)}
     for r in done.results:
         svc.log(who, "evaluation.run", f"{r.policy.name} evaluation {r.evaluation_id}", purpose)
+    checkpoint_after(svc.engine, svc.settings, "an evaluation")
     return [_out(found[r.evaluation_id]) for r in done.results]
 
 
