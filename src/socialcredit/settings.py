@@ -23,6 +23,16 @@ class Settings(BaseSettings):
     duckdb_spill_limit: str | None = Field(
         default=None, description="Disk DuckDB may spill to in lake runs, e.g. '40GB'."
     )
+    max_head_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers the service reads; past it, 431.",
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the service reads; past it, 413.",
+    )
 
     @property
     def url(self) -> str:

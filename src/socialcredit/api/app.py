@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from socialcredit.api import docs, errors
+from socialcredit.api.bounds import BodyLimit
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
 from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
@@ -31,7 +32,8 @@ class Api(FastGate):
     """The ASGI application: FastAPI behind the gate-check fast path."""
 
     def __init__(self, api: FastAPI, svc: Service) -> None:
-        super().__init__(api, svc)
+        # The gate check reads no body: only what passes it to FastAPI is bounded.
+        super().__init__(BodyLimit(api, svc.settings.max_body_bytes), svc)
         self.api = api
 
 

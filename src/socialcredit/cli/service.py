@@ -110,6 +110,7 @@ def run_server(s: State, host: str, port: int) -> None:
     import uvicorn
 
     from socialcredit.api import create_app
+    from socialcredit.api.bounds import bounded_protocol
 
     app = create_app(s.settings, s.engine())
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
@@ -118,7 +119,7 @@ def run_server(s: State, host: str, port: int) -> None:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(s.settings.max_head_bytes),  # httptools, with a bounded head
         log_level="warning",
         access_log=False,  # every access that matters is in the audit log
     )
