@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +17,7 @@ from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
 from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
 from socialcredit.api.routers import subjects as subject_routes
+from socialcredit.api.throttle import Throttle
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
 
@@ -28,13 +31,22 @@ shape `{"error": {"code", "message", "details"}}`.
 """
 
 
-class Api(FastGate):
-    """The ASGI application: FastAPI behind the gate-check fast path."""
+class Api(Throttle):
+    """The ASGI application: the rate limits, then the gate-check fast path, then FastAPI."""
 
     def __init__(self, api: FastAPI, svc: Service) -> None:
         # The gate check reads no body: only what passes it to FastAPI is bounded.
-        super().__init__(BodyLimit(api, svc.settings.max_body_bytes), svc)
+        super().__init__(FastGate(BodyLimit(api, svc.settings.max_body_bytes), svc), svc)
         self.api = api
+
+
+async def sweep_refusals(svc: Service) -> None:
+    """Write the counts of repeated refusals as their windows close (a window is also closed
+    by the next refusal that comes after it; this writes those after which none came)."""
+    while True:
+        await asyncio.sleep(svc.tally.window / 2)
+        for entry in svc.tally.close():
+            await svc.audit.record(entry)
 
 
 def create_app(settings: Settings | None = None, engine: sa.Engine | None = None) -> Api:
@@ -50,7 +62,11 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         # then scan only what requests create, which keeps them from stalling a busy server.
         svc.gate.warm()
         gc.freeze()
+        sweeper = asyncio.get_running_loop().create_task(sweep_refusals(svc))
         yield
+        sweeper.cancel()
+        for entry in svc.tally.close(math.inf):  # the counts of the windows still open
+            await svc.audit.record(entry)
         svc.audit.close()
 
     api = FastAPI(

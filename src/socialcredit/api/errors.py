@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 
-from socialcredit.api.context import service
+from socialcredit.api.context import client_of, service
 from socialcredit.audit.log import Entry
 from socialcredit.errors import (
     Conflict,
@@ -52,6 +52,7 @@ HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid_input",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -117,7 +118,7 @@ async def refused(request: Request) -> None:
     entry = Entry.now(
         principal.name, principal.role, action[:64], target[:300], purpose[:300], "refused"
     )
-    await service(request).audit.record(entry)
+    await service(request).refused(client_of(request.scope), entry)
 
 
 def install(app: FastAPI) -> None:

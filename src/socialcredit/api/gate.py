@@ -18,7 +18,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from socialcredit.api.auth import unknown_key
-from socialcredit.api.context import Service
+from socialcredit.api.context import Service, client_of
 from socialcredit.api.errors import body, status_of
 from socialcredit.audit.log import Entry
 from socialcredit.errors import (
@@ -36,10 +36,11 @@ PATH = re.compile(r"^/v1/measures/([^/]+)/check$")
 ACTION = "measure.check"
 
 
-async def refuse(svc: Service, principal: Principal, target: str, purpose: str) -> None:
-    await svc.audit.record(
-        Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
-    )
+async def refuse(
+    svc: Service, principal: Principal, target: str, purpose: str, client: str
+) -> None:
+    entry = Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
+    await svc.refused(client, entry)
 
 
 async def gate_check_json(
@@ -50,6 +51,7 @@ async def gate_check_json(
     purpose: str,
     policy: str | None = None,
     log_refusal: bool = True,
+    client: str = "unknown",
 ) -> bytes:
     """The answer as JSON, once the check is in the audit log: allowed, refused, or asked about
     a subject that is not registered (`not_found`) or not an identifier (`invalid`), so that
@@ -58,7 +60,7 @@ async def gate_check_json(
         require_measure(principal, measure)
     except (Forbidden, Unauthenticated):
         if log_refusal:  # the FastAPI route's error handler logs its refusals itself
-            await refuse(svc, principal, f"{measure} {subject}", purpose)
+            await refuse(svc, principal, f"{measure} {subject}", purpose, client)
         raise
     try:
         asked, answer = svc.gate.check_json(measure, subject, policy)
@@ -136,11 +138,12 @@ class FastGate:
                 try:
                     principal = self.svc.keys.resolve(key)
                 except Unauthenticated:
-                    await refuse(self.svc, unknown_key(key), f"{measure} {subjects[0]}", purpose)
+                    target = f"{measure} {subjects[0]}"
+                    await refuse(self.svc, unknown_key(key), target, purpose, client_of(scope))
                     raise
             policy = policies[0] if policies else None
             answer = await gate_check_json(
-                self.svc, principal, measure, subjects[0], purpose, policy
+                self.svc, principal, measure, subjects[0], purpose, policy, client=client_of(scope)
             )
             return 200, answer
         except SocialCreditError as error:

@@ -1,0 +1,115 @@
+"""Rate limits: what a stranger can do, per client address, and each key's own quota.
+
+    requests without a valid key     SCS_RATE_ANONYMOUS per client address
+    refusals (401, 403, bad logins)  SCS_RATE_FAILURES per client address; once spent, every
+                                     request from the address without a valid key is refused
+    expensive routes                 SCS_RATE_EXPENSIVE per client address, whoever calls
+    a key minted with --rate N/s     its own quota; a key without one (a relying party's, a
+                                     source's: the operator's contract) has none
+
+Past a limit the answer is 429 with `Retry-After`. The counters (the `limits` library's sliding
+window counter) live in the process's memory, or in Redis when SCS_REDIS_URL is set, so that
+several workers share them. If Redis fails, requests are let through (and that is logged at
+most once a minute): the limits protect the service, they are not a grant of access.
+
+Every refusal is in the audit log, but not one row per request without end: within a client's
+allowance of refusals each is written as it happens; past it, the first of a window
+(SCS_REFUSAL_WINDOW) is written, and the rest (refusals and 429s) are counted and written as
+one entry with their count when the window closes (`Service.refused`, `RefusalTally`).
+"""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from socialcredit.api.context import Service, client_of
+from socialcredit.api.errors import body
+from socialcredit.audit.log import Entry
+from socialcredit.errors import Unauthenticated
+from socialcredit.sharing.keys import PUBLIC, Principal
+
+# (method, path) of the routes that cost the service much per request: a policy is parsed and
+# linted, an evaluation runs every policy, a subject search looks a subject up.
+EXPENSIVE = frozenset({("POST", "/v1/policies"), ("POST", "/v1/evaluations"), ("GET", "/subjects")})
+ACTION = "rate.limit"
+
+
+class Throttle:
+    """ASGI middleware, in front of everything: answers 429 past a limit. A valid key without
+    a quota of its own (a relying party at the gate) passes after one look in the key cache."""
+
+    def __init__(self, app: ASGIApp, svc: Service) -> None:
+        self.app = app
+        self.svc = svc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limiter, client = self.svc.limiter, client_of(scope)
+        principal = self._principal(scope, client)
+        if principal is None:
+            wait = limiter.spent(limiter.failures, "failures", client) or limiter.hit(
+                limiter.anonymous, "anonymous", client
+            )
+        elif principal.rate is not None:
+            wait = limiter.hit(limiter.quota(principal.rate), "key", principal.name)
+        else:
+            wait = None
+        if wait is None and (scope["method"], scope["path"]) in EXPENSIVE:
+            wait = limiter.hit(limiter.expensive, "expensive", client)
+        if wait is None:
+            await self.app(scope, receive, send)
+            return
+        who = principal or PUBLIC
+        target = f"{scope['method']} {scope['path']}"
+        entry = Entry.now(who.name, who.role, ACTION, target, "unspecified", "rate_limited")
+        for due in self.svc.tally.count(client, entry):
+            await self.svc.audit.record(due)
+        message = f"too many requests; retry after {wait} s"
+        payload = body("rate_limited", message)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", str(wait).encode("ascii")),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _principal(self, scope: Scope, client: str) -> Principal | None:
+        """The valid key's principal, or None (no key, or one that does not authenticate). A
+        key not in the cache is looked up only while the address has refusals left."""
+        key = _key(scope["headers"])
+        if key is None:
+            return None
+        keys = self.svc.keys
+        found = keys.cached(key)
+        if found is not None:
+            return found
+        if self.svc.limiter.spent(self.svc.limiter.failures, "failures", client) is not None:
+            return None
+        try:
+            return keys.resolve(key)
+        except Unauthenticated:
+            return None
+
+
+def _key(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The bearer key (the API's), else the `scs_key` cookie (the pages')."""
+    cookie = None
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, key = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and key.strip():
+                return key.strip()
+        elif name == b"cookie" and b"scs_key=" in value:
+            cookie = value.decode("latin-1")
+    if cookie is None:
+        return None
+    try:
+        jar = SimpleCookie(cookie)
+    except CookieError:
+        return None
+    morsel = jar.get("scs_key")
+    return morsel.value if morsel is not None and morsel.value else None
