@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="Seconds in which repeated refusals of one client make one audit entry.",
     )
 
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{value!r} is not a Redis URL (redis://host:port/db)")
+        return value
+
     @field_validator("rate_anonymous", "rate_failures", "rate_expensive")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -95,11 +95,15 @@ class RefusalTally:
 
     def count(self, client: str, entry: Entry, clock: float | None = None) -> list[Entry]:
         now = time.monotonic() if clock is None else clock
+        key = (client, entry.outcome)
         with self._lock:
             due = self._close(now) if now >= self._next_sweep else []
-            found = self._open.get((client, entry.outcome))
+            found = self._open.get(key)
+            if found is not None and found.ends <= now:  # its window has closed: count it
+                due += self._summary(key, self._open.pop(key))
+                found = None
             if found is None:
-                self._open[(client, entry.outcome)] = _Window(now + self.window, entry)
+                self._open[key] = _Window(now + self.window, entry)
                 due.append(entry)
             else:
                 found.more += 1
@@ -116,17 +120,15 @@ class RefusalTally:
 
     def _close(self, now: float) -> list[Entry]:
         self._next_sweep = now + self.window / 2
-        ended = [(k, w) for k, w in self._open.items() if w.ends <= now]
-        summaries = []
-        for (client, outcome), w in ended:
-            del self._open[(client, outcome)]
-            if w.more:
-                last = w.last
-                target = (
-                    f"{w.more} more {outcome} from {client} within {self.window:g} s; "
-                    f"last: {last.action} {last.target}"
-                )
-                summaries.append(
-                    Entry.now(last.actor, last.role, "refusals", target, last.purpose, outcome)
-                )
-        return summaries
+        ended = [key for key, w in self._open.items() if w.ends <= now]
+        return [e for key in ended for e in self._summary(key, self._open.pop(key))]
+
+    def _summary(self, key: tuple[str, str], window: _Window) -> list[Entry]:
+        if not window.more:
+            return []
+        (client, outcome), last = key, window.last
+        target = (
+            f"{window.more} more {outcome} from {client} within {self.window:g} s; "
+            f"last: {last.action} {last.target}"
+        )
+        return [Entry.now(last.actor, last.role, "refusals", target, last.purpose, outcome)]

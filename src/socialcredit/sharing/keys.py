@@ -206,11 +206,6 @@ class KeyCache:
         self._known: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
-    def cached(self, key: str) -> Principal | None:
-        """The key's principal if it was resolved within `ttl` seconds, else None."""
-        hit = self._known.get(digest(key))
-        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
-
     def resolve(self, key: str) -> Principal:
         hashed = digest(key)
         hit = self._known.get(hashed)
