@@ -70,6 +70,16 @@ def test_a_stranger_is_limited_per_address(strict: World) -> None:
     assert strict.client.get("/v1/lists", headers=strict.headers("auditor")).status_code == 200
 
 
+def test_the_gate_s_fast_path_applies_the_same_limits(strict: World) -> None:
+    path = f"/v1/measures/{MEASURE}/check"
+    params = {"subject": strict.own}
+    answers = [strict.client.get(path, params=params).status_code for _ in range(3)]
+    assert answers == [401] * 3  # a stranger may not check: three refusals are its allowance
+    assert_429(strict.client.get(path, params=params))
+    bad = {"Authorization": "Bearer scs_bbbbbbbb_not-a-key"}
+    assert_429(strict.client.get(path, params=params, headers=bad))  # not a valid key either
+
+
 def test_failed_authentications_are_limited_and_then_counted_not_logged(strict: World) -> None:
     seq = strict.audit_seq()
     bad = {"Authorization": "Bearer scs_aaaaaaaa_not-a-key"}

@@ -31,12 +31,13 @@ shape `{"error": {"code", "message", "details"}}`.
 """
 
 
-class Api(Throttle):
-    """The ASGI application: the rate limits, then the gate-check fast path, then FastAPI."""
+class Api(FastGate):
+    """The ASGI application: the gate-check fast path (which applies the rate limits to its
+    own requests), then the rate limits, the bound on bodies, and FastAPI."""
 
     def __init__(self, api: FastAPI, svc: Service) -> None:
         # The gate check reads no body: only what passes it to FastAPI is bounded.
-        super().__init__(FastGate(BodyLimit(api, svc.settings.max_body_bytes), svc), svc)
+        super().__init__(Throttle(BodyLimit(api, svc.settings.max_body_bytes), svc), svc)
         self.api = api
 
 

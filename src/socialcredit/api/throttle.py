@@ -36,9 +36,45 @@ EXPENSIVE = frozenset({("POST", "/v1/policies"), ("POST", "/v1/evaluations"), ("
 ACTION = "rate.limit"
 
 
+def wait_for(svc: Service, scope: Scope, principal: Principal | None) -> int | None:
+    """Count the request against the limits that apply to it: None if it is within them,
+    else the seconds to wait. `principal` is the valid key's, or None (no valid key)."""
+    limiter, client = svc.limiter, client_of(scope)
+    if principal is None:
+        wait = limiter.spent(limiter.failures, "failures", client) or limiter.hit(
+            limiter.anonymous, "anonymous", client
+        )
+    elif principal.rate is not None:
+        wait = limiter.hit(limiter.quota(principal.rate), "key", principal.name)
+    else:
+        wait = None
+    if wait is None and (scope["method"], scope["path"]) in EXPENSIVE:
+        wait = limiter.hit(limiter.expensive, "expensive", client)
+    return wait
+
+
+async def too_many(
+    svc: Service, scope: Scope, principal: Principal | None, wait: int
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The 429's body and headers, once it is accounted for in the audit log (the first of
+    the client's window is written, the rest counted)."""
+    who = principal or PUBLIC
+    target = f"{scope['method']} {scope['path']}"
+    entry = Entry.now(who.name, who.role, ACTION, target, "unspecified", "rate_limited")
+    for due in svc.tally.count(client_of(scope), entry):
+        await svc.audit.record(due)
+    payload = body("rate_limited", f"too many requests; retry after {wait} s")
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", str(wait).encode("ascii")),
+    ]
+    return payload, headers
+
+
 class Throttle:
-    """ASGI middleware, in front of everything: answers 429 past a limit. A valid key without
-    a quota of its own (a relying party at the gate) passes after one look in the key cache."""
+    """ASGI middleware: answers 429 past a limit. It stands behind the gate check's fast path,
+    which applies the same limits itself (`FastGate`), so that a relying party's check costs
+    no second look at its key."""
 
     def __init__(self, app: ASGIApp, svc: Service) -> None:
         self.app = app
@@ -48,32 +84,12 @@ class Throttle:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limiter, client = self.svc.limiter, client_of(scope)
         principal = self._principal(scope)
-        if principal is None:
-            wait = limiter.spent(limiter.failures, "failures", client) or limiter.hit(
-                limiter.anonymous, "anonymous", client
-            )
-        elif principal.rate is not None:
-            wait = limiter.hit(limiter.quota(principal.rate), "key", principal.name)
-        else:
-            wait = None
-        if wait is None and (scope["method"], scope["path"]) in EXPENSIVE:
-            wait = limiter.hit(limiter.expensive, "expensive", client)
+        wait = wait_for(self.svc, scope, principal)
         if wait is None:
             await self.app(scope, receive, send)
             return
-        who = principal or PUBLIC
-        target = f"{scope['method']} {scope['path']}"
-        entry = Entry.now(who.name, who.role, ACTION, target, "unspecified", "rate_limited")
-        for due in self.svc.tally.count(client, entry):
-            await self.svc.audit.record(due)
-        message = f"too many requests; retry after {wait} s"
-        payload = body("rate_limited", message)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"retry-after", str(wait).encode("ascii")),
-        ]
+        payload, headers = await too_many(self.svc, scope, principal, wait)
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
