@@ -100,6 +100,22 @@ def test_failed_authentications_are_limited_and_then_counted_not_logged(strict: 
     assert summaries[0].target.startswith("10 more rate_limited from testclient within 60 s")
 
 
+def test_failed_logins_spend_the_allowance(strict: World) -> None:
+    seq = strict.audit_seq()
+    for _ in range(3):
+        answer = strict.client.post("/login", data={"key": "scs_cccccccc_guess"})
+        assert answer.status_code == 401
+    assert [(e.action, e.outcome) for e in strict.audit_after(seq)] == [
+        ("web.login", "refused")
+    ] * 3
+    # the address has spent its refusals: its logins wait too (the key is in the form, which the
+    # limits do not read), another address logs in
+    key = strict.keys["operator"]
+    assert_429(strict.client.post("/login", data={"key": key}))
+    elsewhere = TestClient(strict.app, client=("192.0.2.8", 4000))
+    assert elsewhere.post("/login", data={"key": key}, follow_redirects=False).status_code == 303
+
+
 def test_a_valid_key_s_refusals_past_the_allowance_are_counted(strict: World) -> None:
     seq = strict.audit_seq()
     subject = strict.headers("subject")
