@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,58 @@ class Settings(BaseSettings):
     duckdb_spill_limit: str | None = Field(
         default=None, description="Disk DuckDB may spill to in lake runs, e.g. '40GB'."
     )
+    max_head_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers the service reads; past it, 431.",
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the service reads; past it, 413.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the rate limits' counters (redis://host:6379/0), shared by "
+        "several workers; default: in each process's memory.",
+    )
+    rate_anonymous: str = Field(
+        default="1200/minute",
+        description="Requests without a valid key, per client address.",
+    )
+    rate_failures: str = Field(
+        default="30/minute",
+        description="Refusals (401, 403, failed logins) per client address; past it, every "
+        "request from the address without a valid key is answered 429.",
+    )
+    rate_expensive: str = Field(
+        default="120/minute",
+        description="Policy uploads, evaluations and subject searches, per client address.",
+    )
+    refusal_window: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds in which repeated refusals of one client make one audit entry.",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{value!r} is not a Redis URL (redis://host:port/db)")
+        return value
+
+    @field_validator("rate_anonymous", "rate_failures", "rate_expensive")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(
+                f"{value!r} is not a rate: write e.g. 600/minute or 10/second ({error})"
+            ) from error
+        return value
 
     audit_key_file: Path | None = Field(
         default=None,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from socialcredit.cli import app
 from socialcredit.errors import Unauthenticated
 from socialcredit.settings import Settings
-from socialcredit.sharing.keys import authenticate, create_key
+from socialcredit.sharing.keys import authenticate, create_key, parse_rate
 from socialcredit.store.schema import api_keys
 
 VILLAGE = Path(__file__).parents[1] / "fixtures" / "village"
@@ -95,6 +95,9 @@ def test_create_list_revoke(scs: Scs, engine: sa.Engine) -> None:
         (("--role", "subject", "--subject", FATHER, "--measure", "flight_ban"), "--measure"),
         (("--role", "subject", "--subject", "no-scheme"), "identifier"),
         ((), "--role"),
+        (("--role", "admin", "--rate", "lots"), "rate"),
+        (("--role", "admin", "--rate", "0/s"), "rate"),
+        (("--role", "admin", "--rate", "10/fortnight"), "rate"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(scs: Scs, args: tuple[str, ...], names: str) -> None:
@@ -131,3 +134,24 @@ def test_store_is_required(tmp_path: Path) -> None:
         env={"SCS_HOME": str(tmp_path / "none"), "SCS_DATABASE_URL": None},
     )
     assert result.exit_code == 5
+
+
+def test_a_quota_is_set_when_minting(scs: Scs, engine: sa.Engine) -> None:
+    output = scs("keys", "create", "--role", "admin", "--rate", "10/s", "--label", "capped")
+    key = output.rstrip("\n").splitlines()[-1]
+    assert "at most 10/second" in output
+    scs("keys", "create", "--role", "admin", "--label", "free")
+    with engine.connect() as conn:
+        assert authenticate(conn, key).rate == "10/second"
+        rates = dict(conn.execute(sa.select(api_keys.c.label, api_keys.c.rate)).all())
+    assert rates == {"capped": "10/second", "free": None}
+    capped = next(line for line in scs("keys", "list").splitlines() if "capped" in line)
+    assert "10/second" in capped
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("10/s", "10/second"), ("600/min", "600/minute"), ("5 / hours", "5/hour"), ("1/day", "1/day")],
+)
+def test_rates_are_stored_in_one_form(text: str, stored: str) -> None:
+    assert parse_rate(text) == stored

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,10 +14,12 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from socialcredit.api import docs, errors
+from socialcredit.api.bounds import BodyLimit
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
 from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
 from socialcredit.api.routers import subjects as subject_routes
+from socialcredit.api.throttle import Throttle
 from socialcredit.audit.checkpoint import checkpoint_after
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
@@ -34,10 +37,12 @@ shape `{"error": {"code", "message", "details"}}`.
 
 
 class Api(FastGate):
-    """The ASGI application: FastAPI behind the gate-check fast path."""
+    """The ASGI application: the gate-check fast path (which applies the rate limits to its
+    own requests), then the rate limits, the bound on bodies, and FastAPI."""
 
     def __init__(self, api: FastAPI, svc: Service) -> None:
-        super().__init__(api, svc)
+        # The gate check reads no body: only what passes it to FastAPI is bounded.
+        super().__init__(Throttle(BodyLimit(api, svc.settings.max_body_bytes), svc), svc)
         self.api = api
 
 
@@ -50,6 +55,15 @@ async def sign_checkpoints(svc: Service, every: float) -> None:
         except Exception:  # a store that is down now must not end the schedule (logged)
             log.exception("no audit checkpoint signed on schedule")
         await asyncio.sleep(every)
+
+
+async def sweep_refusals(svc: Service) -> None:
+    """Write the counts of repeated refusals as their windows close (a window is also closed
+    by the next refusal that comes after it; this writes those after which none came)."""
+    while True:
+        await asyncio.sleep(svc.tally.window / 2)
+        for entry in svc.tally.close():
+            await svc.audit.record(entry)
 
 
 def create_app(settings: Settings | None = None, engine: sa.Engine | None = None) -> Api:
@@ -67,11 +81,15 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         gc.freeze()
         every = svc.settings.audit_checkpoint_seconds
         signer = asyncio.create_task(sign_checkpoints(svc, every)) if every > 0 else None
+        sweeper = asyncio.get_running_loop().create_task(sweep_refusals(svc))
         yield
+        sweeper.cancel()
         if signer is not None:
             signer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await signer
+        for entry in svc.tally.close(math.inf):  # the counts of the windows still open
+            await svc.audit.record(entry)
         svc.audit.close()
 
     api = FastAPI(

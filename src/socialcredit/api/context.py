@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
+from socialcredit.api.rates import Limiter, RefusalTally
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.audit.writer import AuditWriter
 from socialcredit.outcomes.gate import GateIndex
@@ -23,10 +25,38 @@ class Service:
     keys: KeyCache
     gate: GateIndex
     audit: AuditWriter
+    limiter: Limiter
+    tally: RefusalTally
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine) -> Service:
-        return cls(settings, engine, KeyCache(engine), GateIndex(engine), AuditWriter(engine))
+        return cls(
+            settings,
+            engine,
+            KeyCache(engine),
+            GateIndex(engine),
+            AuditWriter(engine),
+            Limiter(settings),
+            RefusalTally(settings.refusal_window),
+        )
+
+    def _due(self, client: str, entry: Entry) -> list[Entry]:
+        """What to write for a refusal: the entry itself while the client has refusals left;
+        past that, what the tally says (the first of a window, and closed windows' counts)."""
+        if self.limiter.hit(self.limiter.failures, "failures", client) is None:
+            return [entry]
+        return self.tally.count(client, entry)
+
+    async def refused(self, client: str, entry: Entry) -> None:
+        """Log a refusal (401, 403) of `client`'s request, before it is answered."""
+        for due in self._due(client, entry):
+            await self.audit.record(due)
+
+    def refused_now(self, client: str, entry: Entry) -> None:
+        """`refused`, for the synchronous handlers."""
+        due = self._due(client, entry)
+        if due:
+            append_entries(self.engine, due)
 
     def log(
         self,
@@ -43,6 +73,12 @@ class Service:
     def open_subject(self, who: Principal, identifier: str, action: str, purpose: str) -> Subject:
         """Authorize, find and audit one subject's data (`rights.opening.open_subject`)."""
         return open_subject(self.engine, self.log, who, identifier, action, purpose)
+
+
+def client_of(scope: Scope) -> str:
+    """The client's address, as the server saw it (behind a proxy: see docs/security.md)."""
+    found = scope.get("client")
+    return str(found[0]) if found else "unknown"
 
 
 def service(connection: HTTPConnection) -> Service:

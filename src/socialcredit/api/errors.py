@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
-from socialcredit.api.context import service
+from socialcredit.api.context import client_of, service
 from socialcredit.audit.log import Entry
 from socialcredit.errors import (
     Conflict,
@@ -41,6 +42,7 @@ STATUS: list[tuple[type[SocialCreditError], int]] = [
     (Unauthenticated, 401),
     (Forbidden, 403),
 ]
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -50,6 +52,7 @@ HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid_input",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -62,8 +65,15 @@ def body(code: str, message: str, details: Any = None) -> bytes:
     return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return Response(
         body(code, message, details), status, headers=headers, media_type="application/json"
     )
@@ -81,6 +91,20 @@ def from_error(error: SocialCreditError) -> Response:
     return error_response(status_of(error), error.code, error.message, details)
 
 
+def allowed_methods(request: Request) -> str:
+    """The `Allow` header of a 405 (RFC 9110, 15.5.6): every method some route serves at the
+    path (the router's own names only the first route that matched the path). Asked of each
+    route with each method, since included routers nest their routes. A mount matches every
+    method; the static files it serves answer GET and HEAD."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed) or "GET, HEAD"
+
+
 async def refused(request: Request) -> None:
     """Every refusal (401, 403) is in the audit log, with who was refused, what they asked
     for and why they said they asked; the answer leaves only once the entry is committed."""
@@ -94,7 +118,7 @@ async def refused(request: Request) -> None:
     entry = Entry.now(
         principal.name, principal.role, action[:64], target[:300], purpose[:300], "refused"
     )
-    await service(request).audit.record(entry)
+    await service(request).refused(client_of(request.scope), entry)
 
 
 def install(app: FastAPI) -> None:
@@ -117,10 +141,13 @@ def install(app: FastAPI) -> None:
         message = f"{first['field']}: {first['reason']}"
         return error_response(422, "invalid_input", message, details)
 
-    async def http(_: Request, error: Exception) -> Response:
+    async def http(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         code = HTTP_CODES.get(error.status_code, "error")
-        return error_response(error.status_code, code, str(error.detail))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(error.status_code, code, str(error.detail), headers=headers)
 
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)

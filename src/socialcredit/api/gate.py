@@ -18,8 +18,9 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from socialcredit.api.auth import unknown_key
-from socialcredit.api.context import Service
+from socialcredit.api.context import Service, client_of
 from socialcredit.api.errors import body, status_of
+from socialcredit.api.throttle import too_many, wait_for
 from socialcredit.audit.log import Entry
 from socialcredit.errors import (
     Forbidden,
@@ -36,10 +37,11 @@ PATH = re.compile(r"^/v1/measures/([^/]+)/check$")
 ACTION = "measure.check"
 
 
-async def refuse(svc: Service, principal: Principal, target: str, purpose: str) -> None:
-    await svc.audit.record(
-        Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
-    )
+async def refuse(
+    svc: Service, principal: Principal, target: str, purpose: str, client: str
+) -> None:
+    entry = Entry.now(principal.name, principal.role, ACTION, target, purpose, "refused")
+    await svc.refused(client, entry)
 
 
 async def gate_check_json(
@@ -50,6 +52,7 @@ async def gate_check_json(
     purpose: str,
     policy: str | None = None,
     log_refusal: bool = True,
+    client: str = "unknown",
 ) -> bytes:
     """The answer as JSON, once the check is in the audit log: allowed, refused, or asked about
     a subject that is not registered (`not_found`) or not an identifier (`invalid`), so that
@@ -58,7 +61,7 @@ async def gate_check_json(
         require_measure(principal, measure)
     except (Forbidden, Unauthenticated):
         if log_refusal:  # the FastAPI route's error handler logs its refusals itself
-            await refuse(svc, principal, f"{measure} {subject}", purpose)
+            await refuse(svc, principal, f"{measure} {subject}", purpose, client)
         raise
     try:
         asked, answer = svc.gate.check_json(measure, subject, policy)
@@ -103,19 +106,34 @@ class FastGate:
             await self.app(scope, receive, send)
             return
         # the server has already percent-decoded the path: decode nothing twice
-        status, payload = await self._answer(scope, matched.group(1))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": _HEADERS_401 if status == 401 else _HEADERS,
-            }
-        )
+        status, payload, headers = await self._answer(scope, matched.group(1))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _answer(self, scope: Scope, measure: str) -> tuple[int, bytes]:
+    async def _answer(
+        self, scope: Scope, measure: str
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         principal, purpose = PUBLIC, "unspecified"
         try:
+            key, raw_purpose = None, b""
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    key = _bearer(value)
+                elif name == b"x-purpose" and value:
+                    raw_purpose = value
+            # The rate limits first (`api/throttle.py`, applied here to the gate's requests): a
+            # valid key without a quota of its own, a relying party's, passes at once.
+            valid, refusal = None, None
+            if key is not None:
+                try:
+                    valid = self.svc.keys.resolve(key)
+                except Unauthenticated as error:
+                    refusal = error
+            if valid is None or valid.rate is not None:
+                wait = wait_for(self.svc, scope, valid)
+                if wait is not None:
+                    payload, headers = await too_many(self.svc, scope, valid, wait)
+                    return 429, payload, headers
             query = _query(scope["query_string"])
             subjects, policies = query.get("subject", []), query.get("policy", [])
             if len(subjects) != 1 or not subjects[0]:
@@ -124,33 +142,31 @@ class FastGate:
                 raise InvalidInput("subject", "at most 220 characters")
             if len(policies) > 1 or (policies and not 1 <= len(policies[0]) <= 64):
                 raise InvalidInput("policy", "give at most one policy name (1 to 64 characters)")
-            key = None
-            for name, value in scope["headers"]:
-                if name == b"authorization":
-                    key = _bearer(value)
-                elif name == b"x-purpose" and value:
-                    purpose = value.decode("latin-1")
-                    if len(purpose) > 300:
-                        raise InvalidInput("X-Purpose", "at most 300 characters")
-            if key is not None:
-                try:
-                    principal = self.svc.keys.resolve(key)
-                except Unauthenticated:
-                    await refuse(self.svc, unknown_key(key), f"{measure} {subjects[0]}", purpose)
-                    raise
+            if raw_purpose:
+                purpose = raw_purpose.decode("latin-1")
+                if len(purpose) > 300:
+                    raise InvalidInput("X-Purpose", "at most 300 characters")
+            if key is not None and refusal is not None:
+                target = f"{measure} {subjects[0]}"
+                await refuse(self.svc, unknown_key(key), target, purpose, client_of(scope))
+                raise refusal
+            if valid is not None:
+                principal = valid
             policy = policies[0] if policies else None
             answer = await gate_check_json(
-                self.svc, principal, measure, subjects[0], purpose, policy
+                self.svc, principal, measure, subjects[0], purpose, policy, client=client_of(scope)
             )
-            return 200, answer
+            return 200, answer, _HEADERS
         except SocialCreditError as error:
             details = None
             if isinstance(error, InvalidInput):
                 details = [{"field": error.field, "reason": error.reason}]
-            return status_of(error), body(error.code, error.message, details)
+            status = status_of(error)
+            payload = body(error.code, error.message, details)
+            return status, payload, _HEADERS_401 if status == 401 else _HEADERS
         except Exception:
             log.exception("unexpected error in a gate check of %s", measure)
-            return 500, body("internal", "internal error; it has been logged")
+            return 500, body("internal", "internal error; it has been logged"), _HEADERS
 
 
 def _query(raw: bytes) -> dict[str, list[str]]:

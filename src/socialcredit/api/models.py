@@ -38,9 +38,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         403: "The caller's role or grants do not allow this",
         404: "Not found",
         409: "Conflicts with what is stored",
+        413: "The body is larger than the service reads (SCS_MAX_BODY_BYTES)",
         422: "Invalid input; `details` names each field and reason",
+        429: "Too many requests (see docs/security.md); `Retry-After` says when to try again",
         503: "The store is not ready or the audit log cannot be written",
     }.items()
+}
+ERRORS[429]["headers"] = {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
 }
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]

@@ -49,23 +49,34 @@ class AuditWriter:
                     await self._write([e for e, _ in batch])
                 except Exception as error:  # noqa: BLE001 - handed to the waiting requests
                     if len(batch) == 1:
-                        batch[0][1].set_exception(error)
+                        _settle(batch[0][1], error)
                         continue
                     # One bad entry must not fail the others: write them one by one.
                     for entry, future in batch:
                         try:
                             await self._write([entry])
                         except Exception as single:  # noqa: BLE001 - to its own request
-                            future.set_exception(single)
+                            _settle(future, single)
                         else:
-                            future.set_result(None)
+                            _settle(future, None)
                     continue
                 for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+                    _settle(future, None)
         finally:
             self._flushing = False
 
     async def _write(self, entries: list[Entry]) -> None:
         if not (self._local is not None and try_append_now(self._local, entries)):
             await asyncio.to_thread(append_entries, self.engine, entries)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    """Answer one waiting request, unless it is gone: a request whose client hung up has its
+    future cancelled, and setting a result on it would raise `InvalidStateError` and end the
+    flush, leaving the rest of the batch unanswered. Its entry is written all the same."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

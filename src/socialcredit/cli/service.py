@@ -42,14 +42,24 @@ def keys_create(
         typer.Option(help="A measure a relying party may check (repeat for several)."),
     ] = None,
     label: Annotated[str, typer.Option(help="Who holds the key, for `keys list`.")] = "",
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            help="The key's quota, e.g. 10/s, 600/min, 5000/h (429 past it); default: none."
+        ),
+    ] = None,
 ) -> None:
     """Mint a key. The key is printed once, alone on the last line; only its hash is stored."""
     s = state(ctx)
     with s.engine().begin() as conn:
-        key, info = create_key(conn, role, subject, source, measure, label)
-    s.log("key.create", f"key:{info.prefix} role {info.role}")
+        key, info = create_key(conn, role, subject, source, measure, label, rate)
+    quota = f" rate {info.rate}" if info.rate else ""
+    s.log("key.create", f"key:{info.prefix} role {info.role}{quota}")
     grants = info.subject or info.source or ", ".join(info.measures or ()) or "-"
-    err.print(f"created key {info.prefix} (role {info.role}; {grants}); it is shown only now:")
+    quota = f"; at most {info.rate}" if info.rate else ""
+    err.print(
+        f"created key {info.prefix} (role {info.role}; {grants}{quota}); it is shown only now:"
+    )
     out.print(key)
 
 
@@ -58,13 +68,14 @@ def keys_list(ctx: typer.Context) -> None:
     """Every key: prefix, role, grants, when created and revoked (never the key itself)."""
     with state(ctx).engine().connect() as conn:
         found = list_keys(conn)
-    table = Table("prefix", "role", "grants", "label", "created", "revoked")
+    table = Table("prefix", "role", "grants", "rate", "label", "created", "revoked")
     for k in found:
         grants = k.subject or k.source or ", ".join(k.measures or ()) or ""
         table.add_row(
             k.prefix,
             k.role,
             grants,
+            k.rate or "",
             k.label,
             format_instant(k.created_at),
             format_instant(k.revoked_at) if k.revoked_at else "",
@@ -199,6 +210,7 @@ def run_server(s: State, host: str, port: int) -> None:
     import uvicorn
 
     from socialcredit.api import create_app
+    from socialcredit.api.bounds import bounded_protocol
 
     app = create_app(s.settings, s.engine())
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
@@ -207,7 +219,7 @@ def run_server(s: State, host: str, port: int) -> None:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(s.settings.max_head_bytes),  # httptools, with a bounded head
         log_level="warning",
         access_log=False,  # every access that matters is in the audit log
     )

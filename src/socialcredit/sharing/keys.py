@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -42,6 +43,7 @@ class Principal:
     source_id: str | None = None
     measures: frozenset[str] | None = None
     identifiers: frozenset[str] = frozenset()  # the subject's own identifiers (role subject)
+    rate: str | None = None  # the key's quota ("10/second"); None: none of its own
 
 
 PUBLIC = Principal("anonymous", PUBLIC_ROLE)
@@ -57,6 +59,35 @@ class KeyInfo:
     measures: tuple[str, ...] | None
     created_at: datetime
     revoked_at: datetime | None
+    rate: str | None = None
+
+
+_UNITS = {
+    "s": "second",
+    "sec": "second",
+    "second": "second",
+    "m": "minute",
+    "min": "minute",
+    "minute": "minute",
+    "h": "hour",
+    "hour": "hour",
+    "d": "day",
+    "day": "day",
+}
+_RATE = re.compile(r"^\s*([0-9]{1,9})\s*/\s*([a-z]+?)s?\s*$")
+
+
+def parse_rate(text: str, field: str = "rate") -> str:
+    """A quota as `N/s`, `N/min`, `N/h` or `N/day` (or spelled out, `N/second`), in its one
+    stored form, e.g. "10/second"."""
+    found = _RATE.match(text.lower())
+    unit = _UNITS.get(found.group(2)) if found else None
+    if found is None or unit is None:
+        raise InvalidInput(field, f"{text!r} is not a rate: write N/s, N/min, N/h or N/day")
+    amount = int(found.group(1))
+    if amount < 1:
+        raise InvalidInput(field, f"{text!r}: the rate must allow at least one request")
+    return f"{amount}/{unit}"
 
 
 def digest(key: str) -> str:
@@ -70,8 +101,11 @@ def create_key(
     source: str | None = None,
     measures: list[str] | None = None,
     label: str = "",
+    rate: str | None = None,
 ) -> tuple[str, KeyInfo]:
-    """Mint a key; returns the key itself (shown once, never stored) and what is stored."""
+    """Mint a key; returns the key itself (shown once, never stored) and what is stored.
+    `rate` is the key's quota (`N/s`, ...); without it the key has none of its own."""
+    quota = parse_rate(rate) if rate is not None else None
     if role not in ROLES:
         raise InvalidInput("role", f"{role!r} is not one of {', '.join(ROLES)}")
     needs = {"subject": "subject", "source": "source", "relying_party": "measure"}
@@ -105,6 +139,7 @@ def create_key(
             measures=sorted(set(measures)) if measures else None,
             label=label,
             created_at=created,
+            rate=quota,
         )
     )
     return key, _info(_row(conn, prefix), conn)
@@ -154,6 +189,7 @@ def authenticate(conn: sa.Connection, key: str) -> Principal:
         source_id=row.source_id,
         measures=frozenset(row.measures) if row.measures is not None else None,
         identifiers=own,
+        rate=row.rate,
     )
 
 
@@ -206,4 +242,5 @@ def _info(row: Any, conn: sa.Connection) -> KeyInfo:
         measures=tuple(row.measures) if row.measures is not None else None,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        rate=row.rate,
     )

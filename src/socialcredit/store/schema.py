@@ -190,6 +190,8 @@ api_keys = sa.Table(
     sa.Column("label", sa.String(200), nullable=False),
     sa.Column("created_at", UTCTimestamp, nullable=False),
     sa.Column("revoked_at", UTCTimestamp, nullable=True),
+    # The key's quota, e.g. "10/second" (`scs keys create --rate`); none: no quota of its own.
+    sa.Column("rate", sa.String(32), nullable=True),
 )
 
 audit_log = sa.Table(

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from socialcredit.api.errors import allowed_methods
 from socialcredit.web import assets
 from socialcredit.web.pages import dashboard, me, public, session, subjects
 from socialcredit.web.render import error_page
@@ -33,7 +34,10 @@ def _html_not_found(api: FastAPI) -> None:
         browser = "text/html" in request.headers.get("accept", "")
         if browser and not request.url.path.startswith(API_PATHS):
             message = "There is no page here." if error.status_code == 404 else str(error.detail)
-            return error_page(request, error.status_code, message)
+            page = error_page(request, error.status_code, message)
+            if error.status_code == 405:
+                page.headers["Allow"] = allowed_methods(request)
+            return page
         response = json_handler(request, error)
         assert not isinstance(response, Response)  # the API's handlers are coroutines
         return await response

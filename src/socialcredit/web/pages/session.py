@@ -15,6 +15,8 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import COOKIE, PageCaller, Svc
+from socialcredit.api.context import client_of
+from socialcredit.audit.log import Entry
 from socialcredit.errors import Forbidden, Unauthenticated
 from socialcredit.sharing.access import OVERSIGHT
 from socialcredit.sharing.keys import PUBLIC, Principal
@@ -69,7 +71,8 @@ def login(
     try:
         who = svc.keys.resolve(key.strip())
     except Unauthenticated as error:
-        svc.log(PUBLIC, "web.login", "key", PURPOSE, "refused")
+        refusal = Entry.now(PUBLIC.name, PUBLIC.role, "web.login", "key", PURPOSE, "refused")
+        svc.refused_now(client_of(request.scope), refusal)
         message = "Enter a key." if not key.strip() else f"That key does not work: {error.message}."
         return page(request, "login.html", PUBLIC, 401, title="Log in", next=next, message=message)
     svc.log(who, "web.login", who.name, PURPOSE)
