@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from socialcredit.api import docs, errors
 from socialcredit.api.context import Service
@@ -61,6 +62,13 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         redoc_url=None,
     )
     api.state.service = svc
+    if settings.trusted_proxies:
+        # Behind a TLS proxy: believe its X-Forwarded-Proto (so the session cookie is Secure and
+        # the login form's origin check sees https) and X-Forwarded-For, from these peers only.
+        api.add_middleware(
+            ProxyHeadersMiddleware,
+            trusted_hosts=settings.trusted_proxies,
+        )
     errors.install(api)
     for module in (ingest, subject_routes, measures, lists, policies, evaluations, me, audit):
         api.include_router(module.router)

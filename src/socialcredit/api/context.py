@@ -1,4 +1,5 @@
-"""What a running service holds: the store, the key cache, the gate index, the audit writer."""
+"""What a running service holds: the store, the key cache, the session rules, the gate index,
+the audit writer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from socialcredit.gate import GateIndex
 from socialcredit.settings import Settings
 from socialcredit.sharing.access import require_subject
 from socialcredit.sharing.keys import KeyCache, Principal
+from socialcredit.sharing.sessions import SessionRules
 from socialcredit.store.registry import Subject, find_subject
 
 
@@ -24,10 +26,18 @@ class Service:
     keys: KeyCache
     gate: GateIndex
     audit: AuditWriter
+    sessions: SessionRules
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine) -> Service:
-        return cls(settings, engine, KeyCache(engine), GateIndex(engine), AuditWriter(engine))
+        return cls(
+            settings,
+            engine,
+            KeyCache(engine),
+            GateIndex(engine),
+            AuditWriter(engine),
+            SessionRules.of(settings),
+        )
 
     def log(
         self,
