@@ -13,7 +13,16 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from socialcredit.api import docs, errors
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
-from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
+from socialcredit.api.routers import (
+    audit,
+    evaluations,
+    ingest,
+    jobs,
+    lists,
+    me,
+    measures,
+    policies,
+)
 from socialcredit.api.routers import subjects as subject_routes
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
@@ -50,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         svc.gate.warm()
         gc.freeze()
         yield
+        svc.jobs.close()
         svc.audit.close()
 
     api = FastAPI(
@@ -70,7 +80,8 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
             trusted_hosts=settings.trusted_proxies,
         )
     errors.install(api)
-    for module in (ingest, subject_routes, measures, lists, policies, evaluations, me, audit):
+    modules = (ingest, subject_routes, measures, lists, policies, evaluations, jobs, me, audit)
+    for module in modules:
         api.include_router(module.router)
     docs.mount(api)
     # Imported here: the pages import the API's dependencies, so importing them at the top

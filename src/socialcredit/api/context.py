@@ -1,5 +1,5 @@
 """What a running service holds: the store, the key cache, the session rules, the gate index,
-the audit writer."""
+the audit writer, the job runner."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from socialcredit.audit.log import Entry, append_entries
 from socialcredit.audit.writer import AuditWriter
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.gate import GateIndex
+from socialcredit.jobs.runner import JobRunner
 from socialcredit.settings import Settings
 from socialcredit.sharing.access import require_subject
 from socialcredit.sharing.keys import KeyCache, Principal
@@ -27,6 +28,7 @@ class Service:
     gate: GateIndex
     audit: AuditWriter
     sessions: SessionRules
+    jobs: JobRunner
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine) -> Service:
@@ -37,6 +39,7 @@ class Service:
             GateIndex(engine),
             AuditWriter(engine),
             SessionRules.of(settings),
+            JobRunner(engine, settings),
         )
 
     def log(
