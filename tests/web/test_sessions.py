@@ -199,3 +199,12 @@ def test_logins_are_audited_and_old_sessions_are_swept(site: Site) -> None:
         actions = conn.execute(sa.select(audit_log.c.action).where(audit_log.c.seq > seq)).scalars()
         assert list(actions) == ["web.login"]
     assert left == 0
+
+
+def test_a_cookie_whose_session_is_gone_is_refused(site: Site) -> None:
+    client, _ = logged_in(site)
+    with site.engine.begin() as conn:
+        newest = sa.select(sa.func.max(web_sessions.c.id)).scalar_subquery()
+        conn.execute(sa.delete(web_sessions).where(web_sessions.c.id == newest))
+    answer = client.get("/me")
+    assert answer.status_code == 401 and "this session has ended" in answer.text

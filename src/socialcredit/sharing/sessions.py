@@ -115,7 +115,9 @@ def resolve(conn: sa.Connection, rules: SessionRules, cookie: str) -> Principal:
         .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
         .where(web_sessions.c.token_hash == _digest(token))
     ).first()
-    if row is None or row.ended_at is not None:
+    if row is None:
+        raise Unauthenticated("this session has ended; log in again")
+    if row.ended_at is not None:
         raise Unauthenticated("you have logged out; log in again")
     moment = now()
     if row.expires_at <= moment:
