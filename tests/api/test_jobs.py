@@ -37,12 +37,11 @@ def job_count(world: World) -> int:
 def test_an_evaluation_is_a_job_that_links_to_what_it_stored(demo_copy: World) -> None:
     world = demo_copy
     seq = world.audit_seq()
-    clock = time.perf_counter()
     answer = post(world, {"policies": ["national", "sesame"]})
     assert answer.status_code == 202, answer.text
-    assert time.perf_counter() - clock < 2  # the answer does not wait for the evaluation
     job = answer.json()
     assert answer.headers["location"] == job["href"] == f"/v1/jobs/{job['id']}"
+    # the answer did not wait for the evaluation
     assert job["state"] in ("queued", "running") and job["kind"] == "evaluation"
     assert job["progress"]["total"] == 2 and job["evaluations"] == []
     assert job["request"] == {"policies": ["national", "sesame"], "as_of": None}
@@ -166,7 +165,7 @@ def wait_for(world: World, job_id: int, step: str) -> dict[str, Any]:
 
 
 def test_progress_one_job_at_a_time_a_bounded_queue_and_stopping(
-    demo_copy: World, monkeypatch: pytest.MonkeyPatch
+    demo_copy: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = demo_copy
     blocked = Blocked()
@@ -186,7 +185,10 @@ def test_progress_one_job_at_a_time_a_bounded_queue_and_stopping(
     assert {read(world, w.json()["id"])["error"] for w in waiting} == {STOPPED}
     blocked.failure = InvalidInput("as-of", "late")
     blocked.go.set()  # the run ends after all: its job stays failed as interrupted
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while "recorded as interrupted" not in caplog.text:
+        assert time.monotonic() < deadline, caplog.text
+        time.sleep(0.05)
     assert read(world, first["id"])["error"] == STOPPED_WHILE_RUNNING
     assert post(world, {"policies": ["national"]}).status_code == 409  # a stopping service
 
