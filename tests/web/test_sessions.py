@@ -208,3 +208,13 @@ def test_a_cookie_whose_session_is_gone_is_refused(site: Site) -> None:
         conn.execute(sa.delete(web_sessions).where(web_sessions.c.id == newest))
     answer = client.get("/me")
     assert answer.status_code == 401 and "this session has ended" in answer.text
+
+
+def test_logging_in_again_ends_the_session_before(site: Site) -> None:
+    client, before = logged_in(site)
+    answer = client.post("/login", data={"key": site.keys["auditor"]}, follow_redirects=False)
+    assert answer.status_code == 303 and client.cookies.get(COOKIE) != before
+    assert client.get("/dashboard").status_code == 200  # as the auditor now
+    old = site.client()
+    old.cookies.set(COOKIE, before)
+    assert old.get("/dashboard").status_code == 401

@@ -82,6 +82,9 @@ def login(
         return page(request, "no_pages.html", who, title="No pages for this key")
     target = _safe_next(next)
     with svc.engine.begin() as conn:
+        previous = request.cookies.get(COOKIE)
+        if previous:  # logging in again (perhaps as another key) ends the session before
+            sessions.end(conn, svc.sessions, previous)
         cookie = sessions.start(conn, svc.sessions, who)
     response = RedirectResponse(target or home, status_code=303)
     response.set_cookie(
