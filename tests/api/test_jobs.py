@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 import socialcredit.jobs.runner
 from socialcredit.api import create_app
@@ -216,3 +217,30 @@ def test_the_cli_still_evaluates_in_its_own_process(demo_copy: World) -> None:
     before = job_count(demo_copy)
     scs(demo_copy.settings, "evaluate", "--policy", "national")
     assert job_count(demo_copy) == before
+
+
+def test_a_worker_spares_its_own_jobs_when_their_heartbeat_is_late(
+    demo_copy: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On SQLite the heartbeat waits while an evaluation reads under the write lock: the
+    service running the job knows it is alive; another service goes by the store."""
+    world = demo_copy
+    blocked = Blocked(InvalidInput("as-of", "late"))
+    monkeypatch.setattr(socialcredit.jobs.runner, "run_evaluations", blocked)
+    job = post(world, {"policies": ["national"]}).json()
+    wait_for(world, job["id"], "evaluating national 2026.1")
+    monkeypatch.setattr(socialcredit.jobs.runner, "HEARTBEAT", 3600.0)  # no further beats
+    time.sleep(1.5)  # after the one already under way
+    with world.engine.begin() as conn:
+        late = now() - SILENCE - timedelta(seconds=5)
+        conn.execute(sa.update(jobs).where(jobs.c.id == job["id"]).values(heartbeat_at=late))
+    assert read(world, job["id"])["state"] == "running"
+    other = TestClient(create_app(world.settings, world.engine))
+    seen = other.get(job["href"], headers=world.headers(OPERATOR)).json()
+    assert seen["state"] == "failed" and seen["error"].startswith("interrupted")
+    blocked.go.set()
+    deadline = time.monotonic() + 30
+    while "recorded as interrupted" not in caplog.text:
+        assert time.monotonic() < deadline, caplog.text
+        time.sleep(0.05)
+    assert read(world, job["id"])["error"] == seen["error"]  # the late end changes nothing

@@ -120,8 +120,12 @@ class JobRunner:
         append_entries(self.engine, [entry])
 
     def get(self, job_id: int) -> Job:
+        # This worker's own jobs are alive even when their heartbeat could not be written (on
+        # SQLite it waits while a long evaluation reads the store under the write lock).
+        with self._lock:
+            mine = tuple(self._mine)
         with self.engine.begin() as conn:
-            fail_silent(conn)
+            fail_silent(conn, spare=mine)
             return get_job(conn, job_id)
 
     def close(self, wait: float = 5.0) -> None:

@@ -168,11 +168,16 @@ def fail_jobs(conn: sa.Connection, job_ids: list[int], reason: str) -> None:
         )
 
 
-def fail_silent(conn: sa.Connection) -> int:
-    """Fail every unfinished job whose worker has been silent for `SILENCE`; how many. Looks
-    before it writes, so that reading a job does not wait for the store's write lock."""
+def fail_silent(conn: sa.Connection, spare: tuple[int, ...] = ()) -> int:
+    """Fail every unfinished job whose worker has been silent for `SILENCE`, except `spare`
+    (the caller's own, which it knows are alive); how many. Looks before it writes, so that
+    reading a job does not wait for the store's write lock."""
     moment = now()
-    silent = sa.and_(jobs.c.state.in_(UNFINISHED), jobs.c.heartbeat_at < moment - SILENCE)
+    silent = sa.and_(
+        jobs.c.state.in_(UNFINISHED),
+        jobs.c.heartbeat_at < moment - SILENCE,
+        jobs.c.id.not_in(spare),
+    )
     found = list(conn.execute(sa.select(jobs.c.id).where(silent)).scalars())
     if found:
         conn.execute(
