@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 import socialcredit.jobs.runner
 from socialcredit.api import create_app
-from socialcredit.errors import InvalidInput
+from socialcredit.errors import Conflict, InvalidInput
 from socialcredit.jobs.runner import MAX_WAITING, STOPPED, STOPPED_WHILE_RUNNING
 from socialcredit.jobs.store import SILENCE, create_job, start_job
 from socialcredit.runs import Progress
@@ -244,3 +244,35 @@ def test_a_worker_spares_its_own_jobs_when_their_heartbeat_is_late(
         assert time.monotonic() < deadline, caplog.text
         time.sleep(0.05)
     assert read(world, job["id"])["error"] == seen["error"]  # the late end changes nothing
+
+
+@pytest.mark.parametrize(
+    "store", ["demo_copy", pytest.param("village_pg", marks=pytest.mark.postgres)]
+)
+def test_requests_at_once_cannot_pass_the_bound_together(
+    store: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world: World = request.getfixturevalue(store)
+    blocked = Blocked(InvalidInput("as-of", "let go"))
+    monkeypatch.setattr(socialcredit.jobs.runner, "run_evaluations", blocked)
+    who = world.app.svc.keys.resolve(world.keys[OPERATOR] or "")
+    accepted: list[int] = []
+    refused: list[str] = []
+
+    def submit() -> None:
+        try:
+            accepted.append(world.app.svc.jobs.submit(who, "bound", ["national"], None).id)
+        except Conflict as error:
+            refused.append(error.message)
+
+    threads = [threading.Thread(target=submit) for _ in range(2 * MAX_WAITING)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert len(accepted) == MAX_WAITING and len(refused) == MAX_WAITING
+    finally:
+        blocked.go.set()  # every job fails at once; nothing is left waiting in the store
+        for job_id in accepted:
+            world.finish({"state": "queued", "href": f"/v1/jobs/{job_id}"})

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.errors import Conflict, InvalidInput, SocialCreditError
 from socialcredit.jobs.store import (
+    JOBS_LOCK,
     Job,
     beat,
     create_job,
@@ -40,6 +41,7 @@ from socialcredit.jobs.store import (
 from socialcredit.runs import run_evaluations
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import Principal
+from socialcredit.store.db import writing
 from socialcredit.store.policies import latest_policies
 from socialcredit.timeutil import format_instant, now
 
@@ -95,7 +97,9 @@ class JobRunner:
             )
         if self._stop.is_set():
             raise Conflict("the service is stopping; send the evaluation to another server")
-        with self.engine.begin() as conn:
+        # Under a lock of its own (SQLite: one writer), so that two requests at once cannot
+        # both see room for one more job.
+        with writing(self.engine, JOBS_LOCK) as conn:
             names = [p.name for p in latest_policies(conn, policies)]  # NotFound names it
             waiting = unfinished_count(conn, "evaluation")
             if waiting >= MAX_WAITING:
@@ -107,12 +111,13 @@ class JobRunner:
             job_id = create_job(
                 conn, "evaluation", request, who.name, purpose, self.worker, len(names)
             )
+        # Logged before the worker can see it, so the log has the request before its runs.
+        self.audit(who, "evaluation.request", f"job {job_id}", purpose, "allowed")
         pending = _Pending(job_id, who, purpose, names, as_of)
         with self._lock:
             self._mine[job_id] = pending
             self._start_threads()
         self._queue.put(pending)
-        self.audit(who, "evaluation.request", f"job {job_id}", purpose, "allowed")
         return self.get(job_id)
 
     def audit(self, who: Principal, action: str, target: str, purpose: str, outcome: str) -> None:

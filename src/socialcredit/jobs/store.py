@@ -20,6 +20,7 @@ from socialcredit.errors import NotFound
 from socialcredit.store.schema import jobs
 from socialcredit.timeutil import now
 
+JOBS_LOCK = 0x5C5_10B5  # PostgreSQL advisory lock: orders the "is there room?" of submits
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 UNFINISHED = (QUEUED, RUNNING)
 # A worker moves its jobs' heartbeat every second or so; SQLite may hold that write back while
