@@ -4,6 +4,7 @@ proxy named in SCS_FORWARDED_ALLOW_IPS, and only then."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -218,3 +219,29 @@ def test_logging_in_again_ends_the_session_before(site: Site) -> None:
     old = site.client()
     old.cookies.set(COOKIE, before)
     assert old.get("/dashboard").status_code == 401
+
+
+def test_pages_and_logins_at_once_all_succeed(site: Site) -> None:
+    """Every page may write the session's last use, and every login writes a session: on
+    SQLite a read that turns into a write fails when another request wrote in between."""
+    _, cookie = logged_in(site)
+    move_session(site, seen_at=now() - timedelta(minutes=5))
+    statuses: list[int] = []
+
+    def browse() -> None:
+        client = TestClient(site.app, raise_server_exceptions=False)
+        client.cookies.set(COOKIE, cookie)
+        statuses.extend(client.get("/lists").status_code for _ in range(3))
+
+    def log_in() -> None:
+        client = TestClient(site.app, raise_server_exceptions=False)
+        answer = client.post("/login", data={"key": site.keys["auditor"]}, follow_redirects=False)
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=browse) for _ in range(6)]
+    threads += [threading.Thread(target=log_in) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(set(statuses)) == [200, 303] and len(statuses) == 24

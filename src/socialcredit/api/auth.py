@@ -35,8 +35,7 @@ def page_caller(request: Request) -> Principal:
         return PUBLIC
     svc = service(request)
     try:
-        with svc.engine.begin() as conn:
-            principal = sessions.resolve(conn, svc.sessions, cookie)
+        principal = sessions.resolve(svc.engine, svc.sessions, cookie)
     except Unauthenticated:
         request.state.principal = Principal("invalid session", "unknown")
         raise

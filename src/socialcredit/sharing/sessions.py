@@ -31,6 +31,7 @@ from socialcredit.timeutil import now
 # minute, not once a page; the idle timeout is exact to within this much.
 TOUCH_EVERY = timedelta(seconds=60)
 _SALT = "socialcredit.web-session"
+SESSIONS_LOCK = 0x5C5_5E55  # PostgreSQL advisory lock of logins (see `store.db.writing`)
 
 
 @dataclass(frozen=True)
@@ -101,39 +102,48 @@ def start(conn: sa.Connection, rules: SessionRules, who: Principal) -> str:
     return rules.sign(token)
 
 
-def resolve(conn: sa.Connection, rules: SessionRules, cookie: str) -> Principal:
-    """The principal of a live session; Unauthenticated, saying why, for any other cookie."""
+def resolve(engine: sa.Engine, rules: SessionRules, cookie: str) -> Principal:
+    """The principal of a live session; Unauthenticated, saying why, for any other cookie.
+
+    It reads, then (at most once a minute) writes the last use in a transaction of its own
+    that starts with the write: on SQLite a read transaction that turns into a write fails
+    at once when another request wrote in between."""
     token = rules.unsign(cookie)
-    row = conn.execute(
-        sa.select(
-            web_sessions.c.id.label("session_id"),
-            web_sessions.c.seen_at,
-            web_sessions.c.expires_at,
-            web_sessions.c.ended_at,
-            api_keys,
-        )
-        .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
-        .where(web_sessions.c.token_hash == _digest(token))
-    ).first()
-    if row is None:
-        raise Unauthenticated("this session has ended; log in again")
-    if row.ended_at is not None:
-        raise Unauthenticated("you have logged out; log in again")
-    moment = now()
-    if row.expires_at <= moment:
-        raise Unauthenticated("your session expired; log in again")
-    if row.seen_at <= moment - rules.idle:
-        minutes = int(rules.idle.total_seconds() // 60)
-        raise Unauthenticated(f"your session ended after {minutes} minutes unused; log in again")
-    if row.revoked_at is not None:
-        raise Unauthenticated(f"the key {row.prefix} of this session was revoked")
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(
+                web_sessions.c.id.label("session_id"),
+                web_sessions.c.seen_at,
+                web_sessions.c.expires_at,
+                web_sessions.c.ended_at,
+                api_keys,
+            )
+            .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
+            .where(web_sessions.c.token_hash == _digest(token))
+        ).first()
+        if row is None:
+            raise Unauthenticated("this session has ended; log in again")
+        if row.ended_at is not None:
+            raise Unauthenticated("you have logged out; log in again")
+        moment = now()
+        if row.expires_at <= moment:
+            raise Unauthenticated("your session expired; log in again")
+        if row.seen_at <= moment - rules.idle:
+            minutes = int(rules.idle.total_seconds() // 60)
+            raise Unauthenticated(
+                f"your session ended after {minutes} minutes unused; log in again"
+            )
+        if row.revoked_at is not None:
+            raise Unauthenticated(f"the key {row.prefix} of this session was revoked")
+        principal = principal_of(conn, row)
     if moment - row.seen_at >= TOUCH_EVERY:
-        conn.execute(
-            sa.update(web_sessions)
-            .where(web_sessions.c.id == row.session_id)
-            .values(seen_at=moment)
-        )
-    return principal_of(conn, row)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(web_sessions)
+                .where(web_sessions.c.id == row.session_id, web_sessions.c.seen_at < moment)
+                .values(seen_at=moment)
+            )
+    return principal
 
 
 def end(conn: sa.Connection, rules: SessionRules, cookie: str) -> bool:

@@ -114,8 +114,7 @@ def viewer(request: Request) -> Principal:
         return PUBLIC
     svc = service(request)
     try:
-        with svc.engine.begin() as conn:
-            return sessions.resolve(conn, svc.sessions, cookie)
+        return sessions.resolve(svc.engine, svc.sessions, cookie)
     except SocialCreditError:
         return PUBLIC
 

@@ -22,6 +22,8 @@ from socialcredit.errors import Forbidden, Unauthenticated
 from socialcredit.sharing import sessions
 from socialcredit.sharing.access import OVERSIGHT
 from socialcredit.sharing.keys import PUBLIC, Principal
+from socialcredit.sharing.sessions import SESSIONS_LOCK
+from socialcredit.store.db import writing
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -81,7 +83,9 @@ def login(
     if home is None:
         return page(request, "no_pages.html", who, title="No pages for this key")
     target = _safe_next(next)
-    with svc.engine.begin() as conn:
+    # One writer at a time (SQLite: BEGIN IMMEDIATE), so that the lookups below cannot turn
+    # into a write that fails because another request wrote in between.
+    with writing(svc.engine, SESSIONS_LOCK) as conn:
         previous = request.cookies.get(COOKIE)
         if previous:  # logging in again (perhaps as another key) ends the session before
             sessions.end(conn, svc.sessions, previous)
@@ -105,11 +109,11 @@ def logout(request: Request, svc: Svc) -> Response:
     same_site(request)
     cookie = request.cookies.get(COOKIE)
     if cookie:
+        try:
+            who: Principal | None = sessions.resolve(svc.engine, svc.sessions, cookie)
+        except Unauthenticated:
+            who = None  # expired or ended already: there is nothing left to end
         with svc.engine.begin() as conn:
-            try:
-                who: Principal | None = sessions.resolve(conn, svc.sessions, cookie)
-            except Unauthenticated:
-                who = None  # expired or ended already: there is nothing left to end
             ended = sessions.end(conn, svc.sessions, cookie)
         if ended and who is not None:
             svc.log(who, "web.logout", who.name, PURPOSE)
