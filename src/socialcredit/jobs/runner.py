@@ -81,8 +81,7 @@ class JobRunner:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        with engine.begin() as conn:
-            fail_silent(conn)  # jobs of a service that stopped: failed, with the reason
+        fail_silent(engine)  # jobs of a service that stopped: failed, with the reason
 
     def submit(
         self, who: Principal, purpose: str, policies: list[str] | None, as_of: datetime | None
@@ -129,8 +128,8 @@ class JobRunner:
         # SQLite it waits while a long evaluation reads the store under the write lock).
         with self._lock:
             mine = tuple(self._mine)
-        with self.engine.begin() as conn:
-            fail_silent(conn, spare=mine)
+        fail_silent(self.engine, spare=mine)
+        with self.engine.connect() as conn:
             return get_job(conn, job_id)
 
     def close(self, wait: float = 5.0) -> None:

@@ -169,23 +169,26 @@ def fail_jobs(conn: sa.Connection, job_ids: list[int], reason: str) -> None:
         )
 
 
-def fail_silent(conn: sa.Connection, spare: tuple[int, ...] = ()) -> int:
+def fail_silent(engine: sa.Engine, spare: tuple[int, ...] = ()) -> int:
     """Fail every unfinished job whose worker has been silent for `SILENCE`, except `spare`
-    (the caller's own, which it knows are alive); how many. Looks before it writes, so that
-    reading a job does not wait for the store's write lock."""
+    (the caller's own, which it knows are alive); how many. It looks first and writes only
+    when it found some, in a transaction that starts with the write (so that reading a job
+    neither waits for the store's write lock nor, on SQLite, fails for another's write)."""
     moment = now()
     silent = sa.and_(
         jobs.c.state.in_(UNFINISHED),
         jobs.c.heartbeat_at < moment - SILENCE,
         jobs.c.id.not_in(spare),
     )
-    found = list(conn.execute(sa.select(jobs.c.id).where(silent)).scalars())
+    with engine.connect() as conn:
+        found = list(conn.execute(sa.select(jobs.c.id).where(silent)).scalars())
     if found:
-        conn.execute(
-            sa.update(jobs)
-            .where(jobs.c.id.in_(found), silent)
-            .values(state=FAILED, error=SILENT, step="failed", finished_at=moment)
-        )
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(jobs)
+                .where(jobs.c.id.in_(found), silent)
+                .values(state=FAILED, error=SILENT, step="failed", finished_at=moment)
+            )
     return len(found)
 
 
