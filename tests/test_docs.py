@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from socialcredit.cli import app
 from socialcredit.policy import schema
+from socialcredit.settings import Settings
 
 DOCS = Path(__file__).parents[1] / "docs"
 README = Path(__file__).parents[1] / "README.md"
@@ -82,3 +83,11 @@ def test_every_record_type_the_packs_read_is_documented() -> None:
             assert f"`{pattern.removesuffix('*')}" in text, f"{p.name}: {pattern}"
     for source_id, *_ in SOURCES:
         assert f"`{source_id}`" in text
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "cli.md").read_text()
+    missing = [
+        name for name in Settings.model_fields if not re.search(rf"`SCS_{name.upper()}`", text)
+    ]
+    assert missing == []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from limits import parse
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -100,6 +101,51 @@ class Settings(BaseSettings):
     @property
     def audit_key_path(self) -> Path:
         return self.audit_key_file or self.home / "audit-key.pem"
+
+    session_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description=(
+            "Signs the web pages' session cookies; give every server of one site the same. "
+            "Unset: a random secret per process (a restart logs everyone out)."
+        ),
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="A web session ends after this long unused."
+    )
+    session_hours: int = Field(
+        default=8, ge=1, le=7 * 24, description="A web session ends this long after login."
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description=(
+            "The TLS proxies (comma-separated addresses or networks, or *) whose "
+            "X-Forwarded-Proto and X-Forwarded-For the service believes. Unset: it believes none."
+        ),
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str | None) -> str | None:
+        """Every entry is `*`, an IP address or a network: a typo must not silently trust
+        nobody (or, read as a name, someone else)."""
+        if value is None:
+            return None
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        if not entries:
+            raise ValueError("is empty; name the proxies' addresses, or leave it unset")
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address, a network or *") from None
+        return ",".join(entries)
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return self.forwarded_allow_ips.split(",") if self.forwarded_allow_ips else []
 
     @property
     def url(self) -> str:

@@ -10,6 +10,7 @@ wiped by other tests' fixtures).
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,20 @@ MEASURE = "flight_ban"  # granted to the relying party
 SOURCE = "bank"  # the source key's source
 
 
+def wait_for_job(
+    client: TestClient, job: dict[str, Any], headers: dict[str, str], seconds: float = 300
+) -> dict[str, Any]:
+    """GET a job until it has succeeded or failed."""
+    deadline = time.monotonic() + seconds
+    while job["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, f"job still {job['state']}: {job}"
+        time.sleep(0.05)
+        answer = client.get(job["href"], headers=headers)
+        assert answer.status_code == 200, answer.text
+        job = answer.json()
+    return job
+
+
 @dataclass
 class World:
     """A store, the app over it, and a key for every caller."""
@@ -68,6 +83,10 @@ class World:
         key = self.keys[caller]
         found = {"Authorization": f"Bearer {key}"} if key else {}
         return {**found, **extra}
+
+    def finish(self, job: dict[str, Any], caller: str = "operator") -> dict[str, Any]:
+        """Wait for a job (the answer of POST /v1/evaluations) to succeed or fail."""
+        return wait_for_job(self.client, job, self.headers(caller))
 
     def actor(self, caller: str) -> str:
         """How the audit log names the caller: a key that does not authenticate (revoked) is

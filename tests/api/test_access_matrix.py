@@ -24,6 +24,7 @@ from socialcredit.store.schema import (
     api_keys,
     evaluations,
     identifiers,
+    jobs,
     policies,
     records,
     relationships,
@@ -52,6 +53,7 @@ class Op:
     build: Callable[[World, str, str], tuple[str, dict[str, Any] | None]]  # world, caller, whose
     about_subject: bool = False  # takes a subject identifier (own or another's)
     subject_own_only: bool = False  # the subject key may call it about itself only
+    ok: int = 200  # the status of an allowed call (202: a job was started)
 
 
 def _subject_path(suffix: str) -> Callable[[World, str, str], tuple[str, None]]:
@@ -116,6 +118,24 @@ def _evaluations(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
     return "/v1/evaluations", {"policies": ["national"], "as_of": as_of.isoformat()}
 
 
+def _latest_evaluation(world: World, _: str, __: str) -> tuple[str, None]:
+    with world.engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(evaluations.c.id))).scalar_one()
+    return f"/v1/evaluations/{newest}", None
+
+
+def _latest_job(world: World, _: str, __: str) -> tuple[str, None]:
+    """The newest job: the matrix's own evaluation runs start them; before the first, one
+    started here (by a CLI-side submit, so that the answer under test is only the GET)."""
+    with world.engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(jobs.c.id))).scalar_one()
+    if newest is None:
+        who = world.app.svc.keys.resolve(world.keys["operator"] or "")
+        newest = world.app.svc.jobs.submit(who, "access matrix", ["national"], None).id
+        world.finish({"state": "queued", "href": f"/v1/jobs/{newest}"})
+    return f"/v1/jobs/{newest}", None
+
+
 def _fixed(url: str) -> Callable[[World, str, str], tuple[str, None]]:
     return lambda *_: (url, None)
 
@@ -156,8 +176,12 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/v1/policies"): Op(frozenset(EVERYONE), _fixed("/v1/policies")),
     ("POST", "/v1/policies"): Op(frozenset(STAFF), _policies),
     ("GET", "/v1/policies/{name}"): Op(frozenset(EVERYONE), _fixed("/v1/policies/national")),
-    ("POST", "/v1/evaluations"): Op(frozenset(STAFF), _evaluations),
+    ("POST", "/v1/evaluations"): Op(frozenset(STAFF), _evaluations, ok=202),
     ("GET", "/v1/evaluations"): Op(frozenset(STAFF | {"auditor"}), _fixed("/v1/evaluations")),
+    ("GET", "/v1/evaluations/{evaluation_id}"): Op(
+        frozenset(STAFF | {"auditor"}), _latest_evaluation
+    ),
+    ("GET", "/v1/jobs/{job_id}"): Op(frozenset(STAFF | {"auditor"}), _latest_job),
     ("GET", "/v1/me"): Op(frozenset({"subject"}), _fixed("/v1/me")),
     ("GET", "/v1/me/report"): Op(frozenset({"subject"}), _fixed("/v1/me/report?policy=national")),
     ("GET", "/v1/me/records"): Op(frozenset({"subject"}), _fixed("/v1/me/records")),
@@ -176,7 +200,7 @@ def expected_status(op: Op, caller: str, whose: str) -> int:
     if caller in op.allowed and not (
         caller == "subject" and op.subject_own_only and whose != "own"
     ):
-        return 200
+        return op.ok
     return 401 if caller == "anonymous" else 403
 
 
@@ -226,6 +250,7 @@ def stored(world: World) -> dict[str, int]:
                 policies,
                 evaluations,
                 api_keys,
+                jobs,
             )
         }
 
@@ -262,6 +287,10 @@ def test_access(world: World, method: str, path: str, caller: str, whose: str) -
         assert [(e.actor, e.role, e.outcome) for e in logged] == [(actor, role, "refused")]
         assert logged[0].purpose == "access matrix"
         return
+    if expected == 202:  # a job: it must finish, and before the next case counts the store
+        job = world.finish(response.json(), caller)
+        assert job["state"] == "succeeded", job
+        assert response.headers["location"] == job["href"]
     text = response.text
     if caller == "subject" or whose == "own":
         leaked = [i for i in world.other_identifiers if i in text]

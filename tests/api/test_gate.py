@@ -175,8 +175,10 @@ def test_a_new_evaluation_is_picked_up_after_the_refresh(demo_copy: World, clock
         json={"policies": ["national"], "as_of": as_of},
         headers=world.headers("operator"),
     )
-    assert ran.status_code == 200, ran.text
-    new_id = ran.json()[0]["id"]
+    assert ran.status_code == 202, ran.text
+    job = world.finish(ran.json())
+    assert job["state"] == "succeeded", job
+    new_id = job["evaluations"][0]["id"]
     stale = api_answer(world, "flight_ban", subject)
     assert stale == before  # within the refresh interval the index may answer from before
     clock.now += world.app.svc.gate.refresh + 0.001

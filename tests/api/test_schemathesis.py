@@ -28,7 +28,7 @@ from tests.api.conftest import copy_demo, read_keys
 from tests.api.test_access_matrix import OPS
 
 pytestmark = pytest.mark.slow
-# Runs a whole evaluation per call (about a second on this city): few examples.
+# Queues a whole evaluation per call (about a second on this city): few examples.
 FEW = {("POST", "/v1/evaluations"): 5}
 
 CHECKS = [

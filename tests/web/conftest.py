@@ -19,8 +19,10 @@ from fastapi.testclient import TestClient
 from socialcredit.api import create_app
 from socialcredit.api.app import Api
 from socialcredit.settings import Settings
+from socialcredit.sharing import sessions
+from socialcredit.sharing.keys import principal_of
 from socialcredit.store.db import create_engine
-from socialcredit.store.schema import audit_log
+from socialcredit.store.schema import api_keys, audit_log
 from tests.api.conftest import DEMO, far_from, mint_keys, own_ban, scs
 
 EARLIER = ("2026-05-01", "2026-08-01")  # before the demo's as_of (2026-11-01)
@@ -56,6 +58,17 @@ class Site:
                     sa.select(audit_log).where(audit_log.c.seq > seq).order_by(audit_log.c.seq)
                 )
             )
+
+
+def session_of(site: Site, role: str) -> str:
+    """A session cookie for a role's key, stored as a login would store it, also for keys the
+    login form refuses (revoked) or gives no pages (gate and source keys)."""
+    key = site.keys[role]
+    assert key is not None
+    prefix = key.split("_")[1]
+    with site.engine.begin() as conn:
+        key_row = conn.execute(sa.select(api_keys).where(api_keys.c.prefix == prefix)).one()
+        return sessions.start(conn, site.app.svc.sessions, principal_of(conn, key_row))
 
 
 def figures(html: str) -> dict[str, Any]:

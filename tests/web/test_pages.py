@@ -13,7 +13,7 @@ import pytest
 
 from socialcredit.api.auth import COOKIE
 from socialcredit.store.evaluations import latest_evaluation
-from tests.web.conftest import Site, figures
+from tests.web.conftest import Site, figures, session_of
 
 pytestmark = pytest.mark.slow
 STAFF_ONLY = "/subjects/"
@@ -81,11 +81,12 @@ def test_keys_without_pages_and_bad_keys(site: Site) -> None:
         assert "set-cookie" not in answer.headers
 
 
-def test_a_revoked_key_in_the_cookie_is_refused_and_forgotten(site: Site) -> None:
+def test_a_session_of_a_revoked_key_is_refused_and_forgotten(site: Site) -> None:
     client = site.client()
-    client.cookies.set(COOKIE, site.keys["revoked"] or "")
+    client.cookies.set(COOKIE, session_of(site, "revoked"))
     answer = client.get("/dashboard")
     assert answer.status_code == 401 and 'action="/login"' in answer.text
+    assert "was revoked" in answer.text
     assert f'{COOKIE}=""' in answer.headers["set-cookie"]
 
 
@@ -149,7 +150,7 @@ def test_auditors_see_aggregates_but_no_subject(site: Site) -> None:
 def test_subjects_and_keys_without_pages_may_not_see_the_dashboard(site: Site) -> None:
     assert site.client("subject").get("/dashboard").status_code == 403
     gate_only = site.client()
-    gate_only.cookies.set("scs_key", str(site.keys["relying_party"]))  # login gives no cookie
+    gate_only.cookies.set(COOKIE, session_of(site, "relying_party"))  # login gives no cookie
     answer = gate_only.get("/dashboard")
     assert answer.status_code == 403 and "Not allowed" in answer.text
     # pages read the cookie only, and the API the bearer header only
@@ -265,11 +266,11 @@ def test_another_site_cannot_post_the_login_form(site: Site, headers: dict[str, 
         "/login", data={"key": site.keys["subject"]}, headers=headers, follow_redirects=False
     )
     assert answer.status_code == 403
-    assert "scs_key" not in answer.headers.get("set-cookie", "")
+    assert COOKIE not in answer.headers.get("set-cookie", "")
     same = client.post(
         "/login",
         data={"key": site.keys["subject"]},
         headers={"Sec-Fetch-Site": "same-origin"},
         follow_redirects=False,
     )
-    assert same.status_code == 303 and "scs_key" in same.headers["set-cookie"]
+    assert same.status_code == 303 and COOKIE in same.headers["set-cookie"]

@@ -12,12 +12,22 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from socialcredit.api import docs, errors
 from socialcredit.api.bounds import BodyLimit
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
-from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
+from socialcredit.api.routers import (
+    audit,
+    evaluations,
+    ingest,
+    jobs,
+    lists,
+    me,
+    measures,
+    policies,
+)
 from socialcredit.api.routers import subjects as subject_routes
 from socialcredit.api.throttle import Throttle
 from socialcredit.audit.checkpoint import checkpoint_after
@@ -90,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
                 await signer
         for entry in svc.tally.close(math.inf):  # the counts of the windows still open
             await svc.audit.record(entry)
+        svc.jobs.close()
         svc.audit.close()
 
     api = FastAPI(
@@ -102,8 +113,16 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         redoc_url=None,
     )
     api.state.service = svc
+    if settings.trusted_proxies:
+        # Behind a TLS proxy: believe its X-Forwarded-Proto (so the session cookie is Secure and
+        # the login form's origin check sees https) and X-Forwarded-For, from these peers only.
+        api.add_middleware(
+            ProxyHeadersMiddleware,
+            trusted_hosts=settings.trusted_proxies,
+        )
     errors.install(api)
-    for module in (ingest, subject_routes, measures, lists, policies, evaluations, me, audit):
+    modules = (ingest, subject_routes, measures, lists, policies, evaluations, jobs, me, audit)
+    for module in modules:
         api.include_router(module.router)
     docs.mount(api)
     # Imported here: the pages import the API's dependencies, so importing them at the top

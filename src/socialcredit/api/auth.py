@@ -1,4 +1,4 @@
-"""Who is calling: a bearer key (API), the `scs_key` cookie (web pages), or nobody (public)."""
+"""Who is calling: a bearer key (API), the `scs_session` cookie (web pages), or nobody (public)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from socialcredit.api.context import Service, service
 from socialcredit.errors import Unauthenticated
+from socialcredit.sharing import sessions
 from socialcredit.sharing.access import require_role
 from socialcredit.sharing.keys import PUBLIC, Principal
 
-COOKIE = "scs_key"
+COOKIE = "scs_session"
 _bearer = HTTPBearer(auto_error=False, description="An API key from `scs keys create`.")
 
 
@@ -27,8 +28,19 @@ def caller(
 
 
 def page_caller(request: Request) -> Principal:
-    """The principal of a web page's request: the key in the `scs_key` cookie."""
-    return _principal(request, request.cookies.get(COOKIE))
+    """The principal of a web page's request: the session in the `scs_session` cookie."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        request.state.principal = PUBLIC
+        return PUBLIC
+    svc = service(request)
+    try:
+        principal = sessions.resolve(svc.engine, svc.sessions, cookie)
+    except Unauthenticated:
+        request.state.principal = Principal("invalid session", "unknown")
+        raise
+    request.state.principal = principal
+    return principal
 
 
 def _principal(request: Request, key: str | None) -> Principal:

@@ -1,4 +1,5 @@
-"""What a running service holds: the store, the key cache, the gate index, the audit writer."""
+"""What a running service holds: the store, the key cache, the session rules, the gate index,
+the audit writer, the job runner."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from starlette.types import Scope
 from socialcredit.api.rates import Limiter, RefusalTally
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.audit.writer import AuditWriter
+from socialcredit.jobs.runner import JobRunner
 from socialcredit.outcomes.gate import GateIndex
 from socialcredit.rights.opening import open_subject
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import KeyCache, Principal
+from socialcredit.sharing.sessions import SessionRules
 from socialcredit.store.registry import Subject
 
 
@@ -27,6 +30,8 @@ class Service:
     audit: AuditWriter
     limiter: Limiter
     tally: RefusalTally
+    sessions: SessionRules
+    jobs: JobRunner
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine) -> Service:
@@ -38,6 +43,8 @@ class Service:
             AuditWriter(engine),
             Limiter(settings),
             RefusalTally(settings.refusal_window),
+            SessionRules.of(settings),
+            JobRunner(engine, settings),
         )
 
     def _due(self, client: str, entry: Entry) -> list[Entry]:

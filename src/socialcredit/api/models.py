@@ -166,6 +166,33 @@ class EvaluationOut(BaseModel):
     seconds: float
 
 
+class JobProgress(BaseModel):
+    done: int = Field(description="Policies evaluated so far.")
+    total: int = Field(description="Policies the job evaluates.")
+    step: str = Field(description="What the job is doing now.")
+
+
+class JobEvaluation(BaseModel):
+    id: int
+    policy: str
+    href: str = Field(description="The stored evaluation: GET it for its counts and timings.")
+
+
+class JobOut(BaseModel):
+    id: int
+    href: str = Field(description="This job: GET it until `state` is succeeded or failed.")
+    kind: str
+    state: str = Field(description="queued, running, succeeded or failed.")
+    progress: JobProgress
+    request: dict[str, Any]
+    requested_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    error: str | None = Field(description="Why it failed (null unless failed).")
+    evaluations: list[JobEvaluation]
+
+
 class ListEntry(BaseModel):
     name: str
     kind: str

@@ -222,6 +222,9 @@ def run_server(s: State, host: str, port: int) -> None:
         http=bounded_protocol(s.settings.max_head_bytes),  # httptools, with a bounded head
         log_level="warning",
         access_log=False,  # every access that matters is in the audit log
+        # Forwarded headers are believed only from SCS_FORWARDED_ALLOW_IPS, by the app itself
+        # (`create_app`), never by uvicorn's own default (which trusts 127.0.0.1).
+        proxy_headers=False,
     )
 
 

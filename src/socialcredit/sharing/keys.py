@@ -173,6 +173,11 @@ def authenticate(conn: sa.Connection, key: str) -> Principal:
         raise Unauthenticated("the API key is not valid")
     if row.revoked_at is not None:
         raise Unauthenticated(f"the API key {prefix} was revoked")
+    return principal_of(conn, row)
+
+
+def principal_of(conn: sa.Connection, row: Any) -> Principal:
+    """The principal of a stored key (a row of `api_keys`) that has been checked."""
     own: frozenset[str] = frozenset()
     if row.subject_id is not None:
         own = frozenset(
@@ -183,7 +188,7 @@ def authenticate(conn: sa.Connection, key: str) -> Principal:
             ).scalars()
         )
     return Principal(
-        name=f"key:{prefix}",
+        name=f"key:{row.prefix}",
         role=row.role,
         subject_id=row.subject_id,
         source_id=row.source_id,

@@ -232,3 +232,40 @@ audit_checkpoints = sa.Table(
     sa.Column("made_at", UTCTimestamp, nullable=False),
     sa.Column("note", sa.Text, nullable=False),
 )
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    # A web page login. The cookie carries a signed random token; the store keeps only the
+    # token's SHA-256, so a copy of the database cannot be used to browse as anyone.
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_id", Key, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("created_at", UTCTimestamp, nullable=False),
+    sa.Column("seen_at", UTCTimestamp, nullable=False),  # the last page it opened (idle timeout)
+    sa.Column("expires_at", UTCTimestamp, nullable=False),  # the absolute end, however active
+    sa.Column("ended_at", UTCTimestamp, nullable=True),  # logged out
+)
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    # Long work the service runs off the request path (today: evaluations).
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # evaluation
+    sa.Column("state", sa.String(16), nullable=False),  # queued | running | succeeded | failed
+    sa.Column("request", JSONDoc, nullable=False),  # what was asked, as validated
+    sa.Column("requested_by", sa.String(200), nullable=False),  # the principal's name
+    sa.Column("purpose", sa.String(300), nullable=False),
+    # The service process that runs it, and when it last said it is alive: a job whose worker
+    # stopped (a crash, kill -9, a restart) is found by its silence and marked failed.
+    sa.Column("worker", sa.String(64), nullable=False),
+    sa.Column("heartbeat_at", UTCTimestamp, nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("evaluations", JSONDoc, nullable=False),  # ids of the evaluations it stored
+    sa.Column("error", sa.String(1000), nullable=True),
+    sa.Column("created_at", UTCTimestamp, nullable=False),
+    sa.Column("started_at", UTCTimestamp, nullable=True),
+    sa.Column("finished_at", UTCTimestamp, nullable=True),
+)

@@ -1,7 +1,7 @@
 """Server-rendered pages: dashboards, subject reports, public lists, the citizen portal.
 
 The pages call the same services as `/v1` and authorize with the same rules
-(`sharing.access`); they authenticate with the `scs_key` cookie set by the login form.
+(`sharing.access`); they authenticate with the session the login form starts (`scs_session` cookie).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Rendering pages: the templates, their filters, and errors as pages.
 
-A page route uses `PageRoute`: any `SocialCreditError` (also from the `caller` dependency, e.g. a
-revoked key in the cookie) becomes a page with the right status: 401 the login form, 403 a
-refusal, 404 not found. Refusals are audited as the API's are (`api.errors.refused`). The JSON
-error shape stays with `/v1`.
+A page route uses `PageRoute`: any `SocialCreditError` (also from the `caller` dependency, e.g.
+an ended or expired session in the cookie) becomes a page with the right status: 401 the login
+form, 403 a refusal, 404 not found. Refusals are audited as the API's are
+(`api.errors.refused`). The JSON error shape stays with `/v1`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from socialcredit.api.auth import COOKIE
 from socialcredit.api.context import service
 from socialcredit.api.errors import refused, status_of
 from socialcredit.errors import Forbidden, SocialCreditError, Unauthenticated
+from socialcredit.sharing import sessions
 from socialcredit.sharing.access import OVERSIGHT, STAFF
 from socialcredit.sharing.keys import PUBLIC, PUBLIC_ROLE, Principal
 from socialcredit.timeutil import parse_instant
@@ -103,12 +104,17 @@ def page(
 
 
 def viewer(request: Request) -> Principal:
-    """Who the cookie says is looking, for the layout of an error page (never raises)."""
-    key = request.cookies.get(COOKIE)
-    if not key:
+    """Who the session cookie says is looking, for the layout of an error page (never
+    raises)."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal) and known.role != "unknown":
+        return known
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
         return PUBLIC
+    svc = service(request)
     try:
-        return service(request).keys.resolve(key)
+        return sessions.resolve(svc.engine, svc.sessions, cookie)
     except SocialCreditError:
         return PUBLIC
 
@@ -121,7 +127,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
             request, "login.html", PUBLIC, 401, message=message, next=target, title="Log in"
         )
         if request.cookies.get(COOKIE):
-            response.delete_cookie(COOKIE, path="/")  # a revoked or unknown key
+            response.delete_cookie(COOKIE, path="/")  # an ended, expired or forged session
         return response
     titles = {403: "Not allowed", 404: "Not found", 422: "Not understood"}
     title = titles.get(status, "Something went wrong")

@@ -1,17 +1,17 @@
-"""Evaluations: run the policies in force now, and list what was run."""
+"""Evaluations: start a run of the policies in force (a job), list and read what was run."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from starlette.responses import JSONResponse
 
 from socialcredit.api.auth import Caller, Purpose, Svc, requires
-from socialcredit.api.models import ERRORS, EvaluationIn, EvaluationOut
-from socialcredit.audit.checkpoint import checkpoint_after
-from socialcredit.outcomes.runs import run_evaluations
+from socialcredit.api.models import ERRORS, EvaluationIn, EvaluationOut, JobOut
+from socialcredit.api.routers.jobs import job_out
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
-from socialcredit.store.evaluations import Evaluation, list_evaluations
+from socialcredit.store.evaluations import Evaluation, get_evaluation, list_evaluations
 from socialcredit.timeutil import format_instant, parse_instant
 
 router = APIRouter(prefix="/v1/evaluations", tags=["evaluations"], responses=ERRORS)
@@ -33,21 +33,19 @@ def _out(e: Evaluation) -> dict[str, Any]:
 
 @router.post(
     "",
-    response_model=list[EvaluationOut],
+    status_code=202,
+    response_model=JobOut,
     dependencies=[requires(STAFF, "running an evaluation")],
 )
 def run(body: EvaluationIn, svc: Svc, who: Caller, purpose: Purpose) -> Any:
-    """Evaluate the policies in force (or those named) and store the outcomes. Gate checks
-    answer from the new evaluations within a second."""
+    """Start evaluating the policies in force (or those named) and storing the outcomes: the
+    answer is the job (202, `Location` names it); GET it until it has succeeded or failed.
+    Unknown policies and an `as_of` in the future are refused here, and nothing is queued.
+    Gate checks answer from the new evaluations within a second of their storing."""
     require_role(who, STAFF, "running an evaluation")
     as_of = parse_instant(body.as_of, "as_of") if body.as_of else None
-    done = run_evaluations(svc.engine, svc.settings, body.policies, as_of=as_of)
-    with svc.engine.connect() as conn:
-        found = {e.id: e for e in list_evaluations(conn)}
-    for r in done.results:
-        svc.log(who, "evaluation.run", f"{r.policy.name} evaluation {r.evaluation_id}", purpose)
-    checkpoint_after(svc.engine, svc.settings, "an evaluation")
-    return [_out(found[r.evaluation_id]) for r in done.results]
+    job = job_out(svc.jobs.submit(who, purpose, body.policies, as_of))
+    return JSONResponse(job, status_code=202, headers={"Location": job["href"]})
 
 
 @router.get("", response_model=list[EvaluationOut])
@@ -60,3 +58,15 @@ def index(
     require_role(who, OVERSIGHT, "listing evaluations")
     with svc.engine.connect() as conn:
         return [_out(e) for e in list_evaluations(conn, policy)]
+
+
+@router.get("/{evaluation_id}", response_model=EvaluationOut)
+def one(
+    svc: Svc,
+    who: Caller,
+    evaluation_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> Any:
+    """One stored evaluation (counts, not personal data)."""
+    require_role(who, OVERSIGHT, "reading an evaluation")
+    with svc.engine.connect() as conn:
+        return _out(get_evaluation(conn, evaluation_id))

@@ -1,7 +1,10 @@
 """Logging in with a key (the same keys as the API), and out.
 
-The key goes in the `scs_key` cookie: HttpOnly (no script reads it), SameSite=Strict (no other
-site can send it, so no form elsewhere can act with it), Path=/. Only the pages read it
+Logging in starts a session in the store (`sharing.sessions`); the `scs_session` cookie carries
+its signed token, never the key: HttpOnly (no script reads it), SameSite=Strict (no other site
+can send it, so no form elsewhere can act with it), Path=/, Secure when the site is reached over
+HTTPS (directly, or through a proxy named in `SCS_FORWARDED_ALLOW_IPS`), and a Max-Age of the
+session's lifetime. Logging out ends the stored session. Only the pages read the cookie
 (`auth.page_caller`); the API takes bearer keys only. SameSite does not stop another site from
 posting a login form (which would log the visitor in as the attacker's key), so POSTs here must
 come from this site: `same_site` checks Sec-Fetch-Site or Origin.
@@ -18,8 +21,11 @@ from socialcredit.api.auth import COOKIE, PageCaller, Svc
 from socialcredit.api.context import client_of
 from socialcredit.audit.log import Entry
 from socialcredit.errors import Forbidden, Unauthenticated
+from socialcredit.sharing import sessions
 from socialcredit.sharing.access import OVERSIGHT
 from socialcredit.sharing.keys import PUBLIC, Principal
+from socialcredit.sharing.sessions import SESSIONS_LOCK
+from socialcredit.store.db import writing
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -80,10 +86,18 @@ def login(
     if home is None:
         return page(request, "no_pages.html", who, title="No pages for this key")
     target = _safe_next(next)
+    # One writer at a time (SQLite: BEGIN IMMEDIATE), so that the lookups below cannot turn
+    # into a write that fails because another request wrote in between.
+    with writing(svc.engine, SESSIONS_LOCK) as conn:
+        previous = request.cookies.get(COOKIE)
+        if previous:  # logging in again (perhaps as another key) ends the session before
+            sessions.end(conn, svc.sessions, previous)
+        cookie = sessions.start(conn, svc.sessions, who)
     response = RedirectResponse(target or home, status_code=303)
     response.set_cookie(
         COOKIE,
-        key.strip(),
+        cookie,
+        max_age=int(svc.sessions.lifetime.total_seconds()),
         httponly=True,
         samesite="strict",
         path="/",
@@ -93,8 +107,21 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, svc: Svc) -> Response:
+    """End the session in the store (a copy of the cookie stops working too), then forget it."""
     same_site(request)
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        try:
+            who: Principal | None = sessions.resolve(svc.engine, svc.sessions, cookie)
+        except Unauthenticated:
+            who = None  # expired or ended already: there is nothing left to end
+        with svc.engine.begin() as conn:
+            ended = sessions.end(conn, svc.sessions, cookie)
+        if ended and who is not None:
+            svc.log(who, "web.logout", who.name, PURPOSE)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return response

@@ -24,7 +24,7 @@ from alembic import op
 from socialcredit.store.types import Key, UTCTimestamp
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
