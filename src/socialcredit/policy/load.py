@@ -25,6 +25,10 @@ class _StrictLoader(yaml.SafeLoader):
     `points:` must not be shown a number the engine never uses."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # a `!!map` tag on a scalar or a sequence
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found a {node.id}", node.start_mark
+            )
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -75,6 +79,11 @@ def load_policy(text: str, source: str = "<policy>") -> LoadedPolicy:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
         reason = f"not valid YAML ({getattr(error, 'problem', error)})"
         raise _fail(source, [(where, reason)]) from None
+    except ValueError as error:
+        # A scalar YAML reads but Python cannot hold: an integer past Python's 4,300-digit
+        # limit for int(str), a date such as 2026-02-30. PyYAML gives no place for these.
+        reason = str(error).split("; use sys.", 1)[0]
+        raise _fail(source, [("document", f"not a valid value ({reason})")]) from None
     if not isinstance(data, dict):
         raise _fail(source, [("", "a policy document is a YAML mapping (policy:, version:, …)")])
     try:
