@@ -155,10 +155,10 @@ def test_a_changed_document_loads_or_fails_with_a_policy_error(text: str) -> Non
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("!!map ---", "line 1, column 1: not valid YAML (expected a mapping, found a scalar)"),
-        ("a: [!!map x]", "line 1, column 5: not valid YAML (expected a mapping, found a scalar)"),
-        ("a: 2026-02-30", "document: not a valid value (day is out of range for month)"),
-        ("a: " + "9" * 5000, "document: not a valid value (Exceeds the limit (4300 digits)"),
+        ("!!map ---", "mapping"),
+        ("a: [!!map x]", "mapping"),
+        ("a: 2026-02-30", "day is out of range for month"),
+        ("a: " + "9" * 5000, "4300 digits"),
     ],
 )
 def test_what_the_fuzzer_found_is_a_policy_error_with_a_place(text: str, reason: str) -> None:
@@ -166,4 +166,6 @@ def test_what_the_fuzzer_found_is_a_policy_error_with_a_place(text: str, reason:
     (a ValueError, a 500), and a scalar Python cannot hold escaped PyYAML as a ValueError."""
     with pytest.raises(PolicyError) as error:
         load_policy(text, SOURCE)
-    assert str(error.value).startswith(f"{SOURCE}: {reason}")
+    assert str(error.value).startswith(f"{SOURCE}: ")
+    assert error.value.key, "no place"
+    assert reason in error.value.reason
