@@ -42,8 +42,9 @@ def test_an_undocumented_method_is_a_405_in_the_error_shape(demo: World, caller:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 21 item 3 (HTTP) makes the error handler keep Starlette's Allow header; "
-    "remove this marker when it is merged",
+    reason="issue 21 item 3 (HTTP) adds the Allow header, listing every method of the path "
+    "(Starlette's names only the first route's: GET for /v1/policies); remove this marker when "
+    "it is merged",
 )
 @pytest.mark.parametrize("caller", CALLERS)
 def test_a_405_names_the_allowed_methods(demo: World, caller: str) -> None:
