@@ -26,7 +26,7 @@ def undocumented(world: World) -> list[tuple[str, str, frozenset[str]]]:
         if "GET" in documented:
             documented |= {"HEAD"}  # a GET route answers HEAD too (RFC 9110 §9.3.2)
         path = template.replace("{identifier}", world.own).replace("{name}", MEASURE)
-        assert "{" not in path, f"a path parameter this test does not fill: {template}"
+        path = re.sub(r"\{[^}]+\}", "1", path)  # any other parameter: routing ignores its value
         found += [(method, path, documented) for method in METHODS if method not in documented]
     return found
 
