@@ -87,6 +87,10 @@ class _StrictLoader(yaml.CSafeLoader):
             ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # a `!!map` tag on a scalar or a sequence
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found a {node.id}", node.start_mark
+            )
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if key_node.tag == _MERGE:
