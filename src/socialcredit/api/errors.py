@@ -26,6 +26,7 @@ from socialcredit.errors import (
     ResourceLimit,
     SocialCreditError,
     StoreNotReady,
+    TooLarge,
     Unauthenticated,
 )
 from socialcredit.sharing.keys import PUBLIC, Principal
@@ -37,6 +38,7 @@ STATUS: list[tuple[type[SocialCreditError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (StoreNotReady, 503),
+    (TooLarge, 413),
     (ResourceLimit, 503),
     (Unauthenticated, 401),
     (Forbidden, 403),

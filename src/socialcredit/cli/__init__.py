@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 some rows of a batch were rejected; 2 invalid input or usage;
 3 not found; 4 conflict with what is stored; 5 the store is missing or not migrated;
-6 the audit log does not verify; 7 unauthenticated or forbidden.
+6 the audit log does not verify; 7 unauthenticated or forbidden; 8 a run needed more memory
+or spill space than allowed; 9 an upload (objection evidence) is over its size limit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from socialcredit.errors import (
     ResourceLimit,
     SocialCreditError,
     StoreNotReady,
+    TooLarge,
     Unauthenticated,
 )
 from socialcredit.settings import Settings
@@ -35,6 +37,7 @@ EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
     (Unauthenticated, 7),
     (Forbidden, 7),
     (ResourceLimit, 8),
+    (TooLarge, 9),
 ]
 
 
