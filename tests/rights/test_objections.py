@@ -23,6 +23,7 @@ from socialcredit.rights.objections import (
     list_objections,
     resolve_overdue,
 )
+from socialcredit.rights.reports import explain_subject, report_document
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import Principal
 from socialcredit.store.db import writing
@@ -30,7 +31,7 @@ from socialcredit.store.evaluations import subject_outcome
 from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import audit_log, objections, record_status, records
 from socialcredit.timeutil import parse_instant
-from tests.api.conftest import FATHER, REP, build_village
+from tests.api.conftest import FATHER, PACKS, REP, build_village, scs
 
 FILED = "2026-07-01T09:00:00Z"
 
@@ -297,11 +298,43 @@ def test_suspend_stops_a_disputed_record_counting_and_replays_with_known_at(
     monkeypatch.setenv("SCS_NOW", "2026-07-01T08:00:00Z")
     before = _score(village, settings)
     monkeypatch.setenv("SCS_NOW", FILED)
-    _file(village, _subject(village), "bank/b-1")
+    _file(village, _subject(village), "court/c-2")
     monkeypatch.setenv("SCS_NOW", "2026-07-02T00:00:00Z")
     during = _score(village, settings)
-    assert during > before  # the late payment is suspended while disputed
+    assert during > before  # the court listing (and its 499 ceiling) is suspended
     assert _score(village, settings, known_at=parse_instant("2026-07-01T08:30:00Z")) == before
     monkeypatch.setenv("SCS_NOW", "2026-07-21T09:00:00Z")
     _sweep(village, "2026-07-21T09:00:00Z")
     assert _score(village, settings) == during  # suppressed: it no longer counts at all
+
+
+def test_count_keeps_a_disputed_record_counting_and_the_explanation_flags_it(
+    village: sa.Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sesame = (PACKS / "sesame.yaml").read_text()
+    counting = sesame.replace("policy: sesame", "policy: sesame_count", 1)
+    counting += "\ndisputes: {deadline: 45d, while_disputed: count}\n"
+    path = settings.home / "sesame_count.yaml"
+    path.write_text(counting)
+    monkeypatch.setenv("SCS_NOW", "2026-07-01T08:00:00Z")
+    scs(settings, "policy", "add", str(path))
+    scs(settings, "evaluate", "--policy", "sesame_count")
+    with village.connect() as conn:
+        before = report_document(explain_subject(conn, FATHER, "sesame_count"))
+    monkeypatch.setenv("SCS_NOW", FILED)
+    filed = _file(village, _subject(village), "court/c-2")
+    assert filed["deadline_days"] == 20  # the shortest declared deadline wins (20d < 45d)
+    monkeypatch.setenv("SCS_NOW", "2026-07-02T00:00:00Z")
+    scs(settings, "evaluate", "--policy", "sesame_count")
+    with village.connect() as conn:
+        during = report_document(explain_subject(conn, FATHER, "sesame_count"))
+    assert during["score"] == before["score"]  # it still counts
+    assert during["disputes"] == {"deadline_days": 45, "while_disputed": "count"}
+    flags = {
+        (r["source"], r["record_id"]): r["disputed"]
+        for f in during["factors"]
+        for r in f["records"]
+    }
+    assert flags[("court", "c-2")] is True
+    assert flags[("bank", "b-1")] is False
+    assert not any(r["disputed"] for f in before["factors"] for r in f["records"])
