@@ -49,7 +49,7 @@ MAX_NOTE = 2000
 SUPPRESSED_REASON = "unverified_by_deadline"
 SWEEP_ACTOR = "system:sweep"
 ANSWERS = ("verified", "corrected", "retracted")
-Answer = Literal["verified", "corrected", "retracted"]
+CaseState = Literal["all", "open", "overdue"]
 _CLOSED_STATUSES = {"superseded", "retracted", "suppressed"}
 
 
@@ -396,7 +396,7 @@ def list_objections(
     conn: sa.Connection,
     who: Principal,
     *,
-    state: Literal["all", "open", "overdue"] = "all",
+    state: CaseState = "all",
     subject_id: int | None = None,
     at: datetime | None = None,
 ) -> list[dict[str, Any]]:
