@@ -117,7 +117,7 @@ def _print(found: list[dict[str, object]], fmt: str) -> None:
 @app.command("show")
 def show_objection(
     ctx: typer.Context,
-    objection: Annotated[int, typer.Argument(help="The objection's id.")],
+    objection: Annotated[int, typer.Argument(help="The objection's id.", min=1, max=2**62)],
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """One objection and its timeline: each status change of the record, then the deadline."""
@@ -141,7 +141,7 @@ def show_objection(
 @app.command("answer")
 def answer_objection(
     ctx: typer.Context,
-    objection: Annotated[int, typer.Argument(help="The objection's id.")],
+    objection: Annotated[int, typer.Argument(help="The objection's id.", min=1, max=2**62)],
     verified: Annotated[
         bool, typer.Option("--verified", help="The record is right; it counts again.")
     ] = False,

@@ -419,16 +419,6 @@ def list_objections(
     return [_document(conn, r, names=names) for r in rows]
 
 
-def evidence_of(conn: sa.Connection, objection_id: int, who: Principal) -> tuple[str, bytes]:
-    row = _objection_row(conn, objection_id, who)
-    content = conn.execute(
-        sa.select(objections.c.evidence).where(objections.c.id == objection_id)
-    ).scalar_one()
-    if content is None:
-        raise NotFound(f"objection {objection_id} has no evidence")
-    return str(row.evidence_name), bytes(content)
-
-
 def _objection_query() -> sa.Select[Any]:
     columns = [c for c in objections.c if c.name != "evidence"]
     return sa.select(*columns, records.c.record_id, records.c.type, records.c.occurred_at).join(

@@ -11,7 +11,7 @@ import base64
 import binascii
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.context import Service
@@ -25,6 +25,7 @@ from socialcredit.store.registry import subject_by_id
 FILING = {**ERRORS, 413: {"model": ERRORS[409]["model"], "description": "Evidence over 5 MiB"}}
 router = APIRouter(prefix="/v1", tags=["objections"], responses=ERRORS)
 State = Literal["all", "open", "overdue"]
+ObjectionId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _evidence(given: EvidenceIn | None) -> service.Evidence | None:
@@ -82,7 +83,9 @@ def list_objections(
 
 
 @router.get("/objections/{objection_id}")
-def get_objection(objection_id: int, svc: Svc, who: Caller, purpose: Purpose) -> dict[str, Any]:
+def get_objection(
+    objection_id: ObjectionId, svc: Svc, who: Caller, purpose: Purpose
+) -> dict[str, Any]:
     """One objection and its timeline (each status change of the record, then the
     deadline while it is open)."""
     try:
@@ -97,7 +100,7 @@ def get_objection(objection_id: int, svc: Svc, who: Caller, purpose: Purpose) ->
 
 @router.post("/objections/{objection_id}/answer")
 def answer_objection(
-    objection_id: int, body: AnswerIn, svc: Svc, who: Caller, purpose: Purpose
+    objection_id: ObjectionId, body: AnswerIn, svc: Svc, who: Caller, purpose: Purpose
 ) -> dict[str, Any]:
     """The record's source (or staff) answers: `verified` (it counts again), `corrected` (by
     the superseding record `corrected_by`) or `retracted`. Refused after the deadline."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
@@ -20,6 +20,7 @@ from socialcredit.web.render import PURPOSE, PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 RecordField = Annotated[str, Form(max_length=265)]
+ObjectionId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.get("/me/objections/new")
@@ -91,13 +92,17 @@ async def file_objection(
 
 
 @router.get("/me/objections/{objection_id}")
-def my_objection(request: Request, svc: Svc, who: PageCaller, objection_id: int) -> Response:
+def my_objection(
+    request: Request, svc: Svc, who: PageCaller, objection_id: ObjectionId
+) -> Response:
     require_own(who)
     return _case_page(request, svc, who, objection_id, "me", None)
 
 
 @router.get("/objections/{objection_id}")
-def objection_page(request: Request, svc: Svc, who: PageCaller, objection_id: int) -> Response:
+def objection_page(
+    request: Request, svc: Svc, who: PageCaller, objection_id: ObjectionId
+) -> Response:
     require_role(who, STAFF, "the objection pages")
     return _case_page(request, svc, who, objection_id, "queue", None)
 
@@ -107,7 +112,7 @@ def answer_page(
     request: Request,
     svc: Svc,
     who: PageCaller,
-    objection_id: int,
+    objection_id: ObjectionId,
     answer: Annotated[str, Form(max_length=16)] = "",
     corrected_by: RecordField = "",
     note: Annotated[str, Form(max_length=service.MAX_NOTE)] = "",
