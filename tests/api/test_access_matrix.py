@@ -135,8 +135,8 @@ def _subject_id(world: World, identifier: str) -> int:
 
 
 def _objectable(world: World, own: bool, source: str | None = None) -> tuple[str, str]:
-    """A record nobody objects to now, still counting: of `own` (or of anyone but `other`),
-    from `source` if given. Returns (SOURCE/RECORD_ID, the subject's first identifier)."""
+    """A record nobody objects to now, still counting: of `own` (or of anyone but `own` and
+    `other`), from `source` if given. Returns (SOURCE/RECORD_ID, the subject's first identifier)."""
     open_ = sa.select(objections.c.record_pk).where(objections.c.resolution.is_(None))
     closed = sa.select(record_status.c.record_pk).where(
         record_status.c.status.in_(("superseded", "retracted", "suppressed"))
@@ -153,8 +153,8 @@ def _objectable(world: World, own: bool, source: str | None = None) -> tuple[str
         .order_by(records.c.id)
         .limit(1)
     )
-    if own:
-        query = query.where(records.c.subject_id == _subject_id(world, world.own))
+    mine = records.c.subject_id == _subject_id(world, world.own)
+    query = query.where(mine if own else ~mine)  # staff file for third parties: own's are few
     if source is not None:
         query = query.where(records.c.source_id == source)
     with world.engine.connect() as conn:
@@ -163,19 +163,20 @@ def _objectable(world: World, own: bool, source: str | None = None) -> tuple[str
 
 
 def _case(world: World, own: bool, source: str | None = None) -> int:
-    """An open objection (filed here if there is none) about `own`'s records or anyone's but
-    `other`'s, and about `source`'s records if given."""
+    """An open objection with evidence (filed here if there is none) about `own`'s records (or
+    anyone's but `own`'s and `other`'s), and about `source`'s records if given."""
     query = (
         sa.select(objections.c.id)
         .where(
             objections.c.resolution.is_(None),
+            objections.c.evidence_sha256.is_not(None),
             objections.c.subject_id != _subject_id(world, world.other),
         )
         .order_by(objections.c.id)
         .limit(1)
     )
-    if own:
-        query = query.where(objections.c.subject_id == _subject_id(world, world.own))
+    mine = objections.c.subject_id == _subject_id(world, world.own)
+    query = query.where(mine if own else ~mine)
     if source is not None:
         query = query.where(objections.c.source_id == source)
     with world.engine.connect() as conn:
@@ -191,6 +192,7 @@ def _case(world: World, own: bool, source: str | None = None) -> int:
         objection_service.parse_record_ref(record),
         _subject_id(world, subject),
         "filed by the access matrix",
+        objection_service.Evidence("letter.txt", b"the matrix's evidence"),
     )
     return int(filed["id"])
 
@@ -208,6 +210,11 @@ def _file_my_objection(world: World, _: str, __: str) -> tuple[str, dict[str, An
 def _read_objection(world: World, caller: str, _: str) -> tuple[str, None]:
     found = _case(world, own=caller == "subject", source=SOURCE if caller == "source" else None)
     return f"/v1/objections/{found}", None
+
+
+def _evidence(world: World, caller: str, whose: str) -> tuple[str, None]:
+    url, _ = _read_objection(world, caller, whose)
+    return f"{url}/evidence", None
 
 
 def _answer_objection(world: World, caller: str, _: str) -> tuple[str, dict[str, Any]]:
@@ -248,6 +255,7 @@ OPS: dict[tuple[str, str], Op] = {
     ("POST", "/v1/objections"): Op(SUBJECT_READERS, _file_objection),
     ("GET", "/v1/objections"): Op(CASE_READERS, _fixed("/v1/objections?state=open")),
     ("GET", "/v1/objections/{objection_id}"): Op(CASE_READERS, _read_objection),
+    ("GET", "/v1/objections/{objection_id}/evidence"): Op(CASE_READERS, _evidence),
     ("POST", "/v1/objections/{objection_id}/answer"): Op(
         frozenset(STAFF | {"source"}), _answer_objection
     ),

@@ -124,6 +124,12 @@ def test_objections_over_http(
         o["id"] for o in client.get("/v1/objections", headers=h["bank"]).json()["objections"]
     ] == [case["id"]]
     assert client.get("/v1/objections", headers=h["court"]).json()["objections"] == []
+    evidence = client.get(f"/v1/objections/{case['id']}/evidence", headers=h["bank"])
+    assert evidence.status_code == 200 and evidence.content == b"paid"
+    assert evidence.headers["content-disposition"] == 'attachment; filename="r.txt"'
+    assert (
+        client.get(f"/v1/objections/{case['id']}/evidence", headers=h["court"]).status_code == 404
+    )
     assert client.get(f"/v1/objections/{case['id']}", headers=h["court"]).status_code == 404
     assert client.get(f"/v1/objections/{case['id']}", headers=h["rep"]).status_code == 404
     refused = client.post(

@@ -419,6 +419,20 @@ def list_objections(
     return [_document(conn, r, names=names) for r in rows]
 
 
+def evidence_of(conn: sa.Connection, objection_id: int, who: Principal) -> Evidence:
+    """The file filed with an objection, for whoever may see the objection (its source needs
+    it to check the record)."""
+    _objection_row(conn, objection_id, who)
+    row = conn.execute(
+        sa.select(objections.c.evidence_name, objections.c.evidence).where(
+            objections.c.id == objection_id
+        )
+    ).one()
+    if row.evidence is None:
+        raise NotFound(f"objection {objection_id} has no evidence")
+    return Evidence(str(row.evidence_name), bytes(row.evidence))
+
+
 def _objection_query() -> sa.Select[Any]:
     columns = [c for c in objections.c if c.name != "evidence"]
     return sa.select(*columns, records.c.record_id, records.c.type, records.c.occurred_at).join(

@@ -12,6 +12,7 @@ import binascii
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.context import Service
@@ -96,6 +97,34 @@ def get_objection(
         raise
     svc.log(who, "objection.read", f"objection {objection_id}: {found['subject']}", purpose)
     return found
+
+
+@router.get(
+    "/objections/{objection_id}/evidence",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
+def objection_evidence(
+    objection_id: ObjectionId, svc: Svc, who: Caller, purpose: Purpose
+) -> Response:
+    """The file filed with the objection (its SHA-256 is in the objection), for whoever may see
+    the objection: staff, the record's source, the subject."""
+    try:
+        with svc.engine.connect() as conn:
+            evidence = service.evidence_of(conn, objection_id, who)
+    except NotFound:
+        svc.log(who, "objection.evidence", f"objection {objection_id}", purpose, "not_found")
+        raise
+    svc.log(who, "objection.evidence", f"objection {objection_id}: {evidence.name}", purpose)
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in evidence.name)[:100]
+    return Response(
+        evidence.content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe or "evidence"}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/objections/{objection_id}/answer")
