@@ -5,6 +5,7 @@ decides how a disputed record counts, and bad input changes nothing."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -309,12 +310,12 @@ def test_suspend_stops_a_disputed_record_counting_and_replays_with_known_at(
 
 
 def test_count_keeps_a_disputed_record_counting_and_the_explanation_flags_it(
-    village: sa.Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    village: sa.Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     sesame = (PACKS / "sesame.yaml").read_text()
     counting = sesame.replace("policy: sesame", "policy: sesame_count", 1)
     counting += "\ndisputes: {deadline: 45d, while_disputed: count}\n"
-    path = settings.home / "sesame_count.yaml"
+    path = tmp_path / "sesame_count.yaml"
     path.write_text(counting)
     monkeypatch.setenv("SCS_NOW", "2026-07-01T08:00:00Z")
     scs(settings, "policy", "add", str(path))

@@ -103,6 +103,7 @@ def file_objection(
     subject_id: the subject the objection is filed for (a subject key's own; an operator names
                 it), checked against the record's subject.
     """
+    require_objector(who)  # first: a caller who may not file learns nothing else
     grounds = grounds.strip()
     if not grounds:
         raise InvalidInput("grounds", "say why the record is wrong (it is empty)")
@@ -110,7 +111,6 @@ def file_objection(
         raise InvalidInput("grounds", f"is {len(grounds)} characters; at most {MAX_GROUNDS}")
     if evidence is not None:
         check_evidence(evidence)
-    require_objector(who)
     if who.role == "subject":
         subject_id = who.subject_id
     if subject_id is None:
