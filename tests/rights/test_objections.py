@@ -339,3 +339,5 @@ def test_count_keeps_a_disputed_record_counting_and_the_explanation_flags_it(
     assert flags[("court", "c-2")] is True
     assert flags[("bank", "b-1")] is False
     assert not any(r["disputed"] for f in before["factors"] for r in f["records"])
+    shown = scs(settings, "explain", FATHER, "--policy", "sesame_count")
+    assert "court/c-2" in shown and "(disputed: counts while under objection)" in shown
