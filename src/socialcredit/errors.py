@@ -7,6 +7,7 @@
     ├── NotFound (LookupError)        a subject, source, policy or evaluation does not exist
     ├── Conflict                      the input contradicts what is already stored
     ├── StoreNotReady                 the store is missing or its schema is not at head
+    ├── TooLarge                      an upload is over its size limit (names the limit)
     ├── Unauthenticated               no credentials, or a key that is unknown or revoked
     └── Forbidden                     the caller's role or grants do not allow the action
 
@@ -67,6 +68,12 @@ class Conflict(SocialCreditError):
 
 class StoreNotReady(SocialCreditError):
     code = "store_not_ready"
+
+
+class TooLarge(SocialCreditError):
+    """An upload (evidence of an objection) is over its size limit."""
+
+    code = "too_large"
 
 
 class ResourceLimit(SocialCreditError):

@@ -19,13 +19,16 @@ from httpx2 import Response
 
 from socialcredit.audit.checkpoint import make_checkpoint
 from socialcredit.audit.log import Entry, append_entries
-from socialcredit.sharing.keys import PUBLIC_ROLE
+from socialcredit.rights import objections as objection_service
+from socialcredit.sharing.keys import PUBLIC_ROLE, Principal
 from socialcredit.store.schema import (
     api_keys,
     evaluations,
     identifiers,
     jobs,
+    objections,
     policies,
+    record_status,
     records,
     relationships,
     subjects,
@@ -152,7 +155,105 @@ def _own_proof(world: World, _: str, __: str) -> tuple[str, None]:
     return f"/v1/me/audit/proofs?seq={seq}", None
 
 
+def _subject_id(world: World, identifier: str) -> int:
+    with world.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(identifiers.c.subject_id).where(identifiers.c.identifier == identifier)
+            ).scalar_one()
+        )
+
+
+def _objectable(world: World, own: bool, source: str | None = None) -> tuple[str, str]:
+    """A record nobody objects to now, still counting: of `own` (or of anyone but `own` and
+    `other`), from `source` if given. Returns (SOURCE/RECORD_ID, the subject's first identifier)."""
+    open_ = sa.select(objections.c.record_pk).where(objections.c.resolution.is_(None))
+    closed = sa.select(record_status.c.record_pk).where(
+        record_status.c.status.in_(("superseded", "retracted", "suppressed"))
+    )
+    query = (
+        sa.select(records.c.source_id, records.c.record_id, identifiers.c.identifier)
+        .join(identifiers, identifiers.c.subject_id == records.c.subject_id)
+        .where(
+            identifiers.c.ordinal == 0,
+            records.c.id.not_in(open_),
+            records.c.id.not_in(closed),
+            records.c.subject_id != _subject_id(world, world.other),
+        )
+        .order_by(records.c.id)
+        .limit(1)
+    )
+    mine = records.c.subject_id == _subject_id(world, world.own)
+    query = query.where(mine if own else ~mine)  # staff file for third parties: own's are few
+    if source is not None:
+        query = query.where(records.c.source_id == source)
+    with world.engine.connect() as conn:
+        row = conn.execute(query).one()
+    return f"{row.source_id}/{row.record_id}", row.identifier
+
+
+def _case(world: World, own: bool, source: str | None = None) -> int:
+    """An open objection with evidence (filed here if there is none) about `own`'s records (or
+    anyone's but `own`'s and `other`'s), and about `source`'s records if given."""
+    query = (
+        sa.select(objections.c.id)
+        .where(
+            objections.c.resolution.is_(None),
+            objections.c.evidence_sha256.is_not(None),
+            objections.c.subject_id != _subject_id(world, world.other),
+        )
+        .order_by(objections.c.id)
+        .limit(1)
+    )
+    mine = objections.c.subject_id == _subject_id(world, world.own)
+    query = query.where(mine if own else ~mine)
+    if source is not None:
+        query = query.where(objections.c.source_id == source)
+    with world.engine.connect() as conn:
+        found = conn.execute(query).scalar()
+    if found is not None:
+        return int(found)
+    record, subject = _objectable(world, own, source)
+    operator = Principal("key:matrix", "operator")
+    filed = objection_service.file(
+        world.engine,
+        operator,
+        operator.name,
+        objection_service.parse_record_ref(record),
+        _subject_id(world, subject),
+        "filed by the access matrix",
+        objection_service.Evidence("letter.txt", b"the matrix's evidence"),
+    )
+    return int(filed["id"])
+
+
+def _file_objection(world: World, caller: str, _: str) -> tuple[str, dict[str, Any]]:
+    record, subject = _objectable(world, own=caller == "subject")
+    return "/v1/objections", {"record": record, "subject": subject, "grounds": "not mine"}
+
+
+def _file_my_objection(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    record, _subject = _objectable(world, own=True)
+    return "/v1/me/objections", {"record": record, "grounds": "not mine"}
+
+
+def _read_objection(world: World, caller: str, _: str) -> tuple[str, None]:
+    found = _case(world, own=caller == "subject", source=SOURCE if caller == "source" else None)
+    return f"/v1/objections/{found}", None
+
+
+def _evidence(world: World, caller: str, whose: str) -> tuple[str, None]:
+    url, _ = _read_objection(world, caller, whose)
+    return f"{url}/evidence", None
+
+
+def _answer_objection(world: World, caller: str, _: str) -> tuple[str, dict[str, Any]]:
+    found = _case(world, own=False, source=SOURCE if caller == "source" else None)
+    return f"/v1/objections/{found}/answer", {"answer": "verified", "note": "checked"}
+
+
 SUBJECT_READERS = frozenset(STAFF | {"subject"})
+CASE_READERS = frozenset(STAFF | {"source", "subject"})
 OPS: dict[tuple[str, str], Op] = {
     ("POST", "/v1/records"): Op(frozenset(STAFF | {"source"}), _records),
     ("POST", "/v1/subjects"): Op(frozenset(STAFF), _subjects),
@@ -185,6 +286,15 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/v1/me"): Op(frozenset({"subject"}), _fixed("/v1/me")),
     ("GET", "/v1/me/report"): Op(frozenset({"subject"}), _fixed("/v1/me/report?policy=national")),
     ("GET", "/v1/me/records"): Op(frozenset({"subject"}), _fixed("/v1/me/records")),
+    ("POST", "/v1/objections"): Op(SUBJECT_READERS, _file_objection),
+    ("GET", "/v1/objections"): Op(CASE_READERS, _fixed("/v1/objections?state=open")),
+    ("GET", "/v1/objections/{objection_id}"): Op(CASE_READERS, _read_objection),
+    ("GET", "/v1/objections/{objection_id}/evidence"): Op(CASE_READERS, _evidence),
+    ("POST", "/v1/objections/{objection_id}/answer"): Op(
+        frozenset(STAFF | {"source"}), _answer_objection
+    ),
+    ("GET", "/v1/me/objections"): Op(frozenset({"subject"}), _fixed("/v1/me/objections")),
+    ("POST", "/v1/me/objections"): Op(frozenset({"subject"}), _file_my_objection),
     ("GET", "/v1/audit"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit?limit=5")),
     ("GET", "/v1/audit/verify"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit/verify")),
     ("GET", "/v1/audit/checkpoint"): Op(frozenset(EVERYONE), _fixed("/v1/audit/checkpoint")),
@@ -251,6 +361,8 @@ def stored(world: World) -> dict[str, int]:
                 evaluations,
                 api_keys,
                 jobs,
+                objections,
+                record_status,
             )
         }
 

@@ -26,6 +26,7 @@ from socialcredit.api.routers import (
     lists,
     me,
     measures,
+    objections,
     policies,
 )
 from socialcredit.api.routers import subjects as subject_routes
@@ -121,7 +122,18 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
             trusted_hosts=settings.trusted_proxies,
         )
     errors.install(api)
-    modules = (ingest, subject_routes, measures, lists, policies, evaluations, jobs, me, audit)
+    modules = (
+        ingest,
+        subject_routes,
+        measures,
+        lists,
+        policies,
+        evaluations,
+        jobs,
+        me,
+        objections,
+        audit,
+    )
     for module in modules:
         api.include_router(module.router)
     docs.mount(api)

@@ -27,6 +27,7 @@ from socialcredit.errors import (
     ResourceLimit,
     SocialCreditError,
     StoreNotReady,
+    TooLarge,
     Unauthenticated,
 )
 from socialcredit.sharing.keys import PUBLIC, Principal
@@ -38,6 +39,7 @@ STATUS: list[tuple[type[SocialCreditError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (StoreNotReady, 503),
+    (TooLarge, 413),
     (ResourceLimit, 503),
     (Unauthenticated, 401),
     (Forbidden, 403),

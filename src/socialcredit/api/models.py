@@ -9,7 +9,7 @@ then pass the same field checks as every import (`ingest.fields`).
 from __future__ import annotations
 
 import builtins
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -261,3 +261,44 @@ class AuditProof(BaseModel):
     tree_size: int
     root_hash: str
     proof: list[str]
+
+
+# --- objections -------------------------------------------------------------------------------
+
+# Evidence travels base64-encoded: up to twice the 5 MiB limit is accepted as input, so that a
+# file over the limit gets the 413 that names it rather than a length error.
+EVIDENCE_BASE64_MAX = 2 * 5 * 1024 * 1024 * 4 // 3 + 4
+
+
+class EvidenceIn(Closed):
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["receipt.pdf"])]
+    content_base64: Annotated[str, Field(min_length=1, max_length=EVIDENCE_BASE64_MAX)]
+
+
+class MyObjectionIn(Closed):
+    record: Annotated[
+        str,
+        Field(
+            min_length=3,
+            max_length=265,
+            examples=["bank/b-1"],
+            description="The record objected to: SOURCE/RECORD_ID.",
+        ),
+    ]
+    grounds: Annotated[str, Field(min_length=1, max_length=4000)]
+    evidence: EvidenceIn | None = None
+
+
+class ObjectionIn(MyObjectionIn):
+    subject: Annotated[str | None, Field(max_length=220)] = Field(
+        default=None,
+        description="The subject it is filed for (staff name it; a subject key may omit it).",
+    )
+
+
+class AnswerIn(Closed):
+    answer: Literal["verified", "corrected", "retracted"]
+    corrected_by: Annotated[str | None, Field(max_length=265)] = Field(
+        default=None, description="With `corrected`: SOURCE/RECORD_ID of the superseding record."
+    )
+    note: Annotated[str | None, Field(max_length=2000)] = None

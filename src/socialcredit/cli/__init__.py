@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 some rows of a batch were rejected; 2 invalid input or usage;
 3 not found; 4 conflict with what is stored; 5 the store is missing or not migrated;
-6 the audit log does not verify; 7 unauthenticated or forbidden.
+6 the audit log does not verify; 7 unauthenticated or forbidden; 8 a run needed more memory
+or spill space than allowed; 9 an upload (objection evidence) is over its size limit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from socialcredit.cli import demo, outcomes, policies, registry, scale, service
+from socialcredit.cli import demo, objections, outcomes, policies, registry, scale, service
 from socialcredit.cli.common import State, err
 from socialcredit.errors import (
     Conflict,
@@ -23,6 +24,7 @@ from socialcredit.errors import (
     ResourceLimit,
     SocialCreditError,
     StoreNotReady,
+    TooLarge,
     Unauthenticated,
 )
 from socialcredit.settings import Settings
@@ -35,6 +37,7 @@ EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
     (Unauthenticated, 7),
     (Forbidden, 7),
     (ResourceLimit, 8),
+    (TooLarge, 9),
 ]
 
 
@@ -74,6 +77,7 @@ outcomes.register(app)
 demo.register(app)
 scale.register(app)
 service.register(app)
+objections.register(app)
 
 
 def main() -> None:

@@ -15,14 +15,21 @@ def _bar(value: float, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def _factor_lines(factor: Factor, per_factor: int) -> list[str]:
+def _factor_lines(
+    factor: Factor, per_factor: int, disputed: frozenset[tuple[str, str]] = frozenset()
+) -> list[str]:
     lines = []
     for r in factor.records[:per_factor]:
         value = "" if r.value is None else f", value {r.value:g}"
+        flag = (
+            " (disputed: counts while under objection)"
+            if (r.source, r.record_id) in disputed
+            else ""
+        )
         lines.append(
             f"    {r.occurred_at:%Y-%m-%d} {r.source}/{r.record_id} {r.type}{value}: "
             f"{r.points:+g} × reliability {r.reliability:g} × decay {r.decay:.3f} "
-            f"= {r.effect:+.2f}"
+            f"= {r.effect:+.2f}{flag}"
         )
     if len(factor.records) > per_factor:
         lines.append(f"    … and {len(factor.records) - per_factor} more records")
@@ -76,7 +83,7 @@ def render(report: SubjectReport, per_factor: int) -> None:
                 f"  {n}. {f.reason} ({f.category}): {f.effect:+.2f} from "
                 f"{len(f.records)} record{'s' if len(f.records) != 1 else ''}"
             )
-            for line in _factor_lines(f, per_factor):
+            for line in _factor_lines(f, per_factor, report.disputed):
                 out.print(line, highlight=False)
     others = [f for f in e.factors if f not in e.lowering]
     if others:
@@ -86,7 +93,7 @@ def render(report: SubjectReport, per_factor: int) -> None:
                 f"  • {f.reason} ({f.category}): {f.effect:+.2f} from "
                 f"{len(f.records)} record{'s' if len(f.records) != 1 else ''}"
             )
-            for line in _factor_lines(f, per_factor):
+            for line in _factor_lines(f, per_factor, report.disputed):
                 out.print(line, highlight=False)
     if policy.scores and not e.factors and e.score is not None:
         out.print("no records count for this subject; every category sits at its neutral value")

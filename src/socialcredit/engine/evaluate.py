@@ -190,7 +190,7 @@ def evaluate(
     with clock.stage("plan"):
         typemap = build_typemap(policy, data.record_types())
         inscope = scope(data, policy, at)
-        records = live_records(data, at)
+        records = live_records(data, at, policy)
     plan = _Plan(
         data,
         policy,
@@ -287,7 +287,7 @@ def dependencies(
         at,
         build_typemap(policy, []),
         scope(data, policy, at),
-        live_records(data, at),
+        live_records(data, at, policy),
         _Clock(),
     )
     causes = plan.causes_of(np.unique(np.asarray(subjects, dtype=np.int64)))

@@ -47,12 +47,22 @@ def known_subjects(data: PlanData, at: Instant) -> ibis.Table:
     return s.select("sid", "kind")
 
 
-def live_records(data: PlanData, at: Instant) -> ibis.Table:
-    """Active records with occurred_at <= T (and received by K).
+def counting_statuses(policy: Policy | None) -> tuple[str, ...]:
+    """The record statuses that count under `policy`: `active`, and `disputed` too when the
+    policy's `disputes.while_disputed` is `count` (by default a record under objection is
+    suspended until its objection is resolved)."""
+    if policy is not None and policy.disputes.while_disputed == "count":
+        return ("active", "disputed")
+    return ("active",)
+
+
+def live_records(data: PlanData, at: Instant, policy: Policy | None = None) -> ibis.Table:
+    """Counting records with occurred_at <= T (and received by K).
 
     A record's status is the last change in the status log made by K (all changes when K is
-    None); a record with no change is active. A record named in `supersessions` (the record
-    lake's corrections) by K is superseded.
+    None); a record with no change is active. Active records count, and disputed ones when
+    `policy` counts records under objection (`counting_statuses`). A record named in
+    `supersessions` (the record lake's corrections) by K is superseded.
     """
     r = data.table("records")
     r = r.filter(r.occurred_us <= at.as_of)
@@ -63,7 +73,7 @@ def live_records(data: PlanData, at: Instant) -> ibis.Table:
         if at.known_at is not None:
             changes = changes.filter(changes.at_us <= at.known_at)
         last = changes.group_by("rid").aggregate(status=changes.status.argmax(changes.seq))
-        inactive = last.filter(last.status != "active").select("rid")
+        inactive = last.filter(~last.status.isin(counting_statuses(policy))).select("rid")
         r = r.anti_join(inactive, "rid")
     superseded = data.supersessions()
     if superseded is not None:

@@ -23,6 +23,10 @@ class Finding:
     message: str
 
 
+# FCRA §611(a)(1)(B): 30 days, extended by 15 when the consumer sends more information.
+MAX_DISPUTE_DAYS = 45
+
+
 def lint_text(text: str, source: str = "<policy>") -> list[Finding]:
     try:
         loaded = load_policy(text, source)
@@ -115,6 +119,24 @@ def lint(policy: Policy) -> list[Finding]:
                     "by expiry; consider an exit by fulfilment or credit repair",
                 )
             )
+    if policy.disputes.deadline > MAX_DISPUTE_DAYS:
+        add(
+            Finding(
+                "warning",
+                "disputes.deadline",
+                f"{policy.disputes.deadline} days to answer an objection is longer than any "
+                f"anchor allows (FCRA: 30, or {MAX_DISPUTE_DAYS} with more information; China: 20)",
+            )
+        )
+    if policy.disputes.while_disputed == "count":
+        add(
+            Finding(
+                "notice",
+                "disputes.while_disputed",
+                "a record under objection keeps counting against its subject before anyone "
+                "checked it (flagged as disputed); suspend is the default",
+            )
+        )
     for i, measure in enumerate(policy.measures):
         key = f"measures[{i}]"
         for node in walk(measure.when):

@@ -43,6 +43,8 @@ RESERVED_COLUMNS = frozenset(
     {"sid", "kind", "subject", "score", "tier", "percentile", "ceiling", "records"}
 )
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+# FCRA §611's 30 days, when a policy does not say (China's 2013 regulation says 20).
+DEFAULT_DISPUTE_DAYS = 30
 
 
 def _duration(value: Any) -> int:
@@ -105,6 +107,15 @@ class Rule(Strict):
     expires: Days | None = None
     ceiling: int | None = None
     reason: str = Field(min_length=1, max_length=200)
+
+
+class Disputes(Strict):
+    """How a record under objection counts, and how long its source has to answer."""
+
+    deadline: Days = DEFAULT_DISPUTE_DAYS
+    # suspend: a disputed record does not count while its objection is open;
+    # count: it counts, and explanations flag it as disputed.
+    while_disputed: Literal["suspend", "count"] = "suspend"
 
 
 class Tier(Strict):
@@ -263,6 +274,7 @@ class Policy(Strict):
     tiers: list[Tier] = Field(default_factory=list)
     lists: list[ListDef] = Field(default_factory=list)
     measures: list[Measure] = Field(default_factory=list)
+    disputes: Disputes = Field(default_factory=Disputes)
 
     @field_validator("version", mode="before")
     @classmethod

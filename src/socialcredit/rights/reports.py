@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -26,6 +27,7 @@ from socialcredit.store.evaluations import (
 )
 from socialcredit.store.policies import StoredPolicy, get_policy
 from socialcredit.store.registry import Subject, find_subject, first_identifiers
+from socialcredit.store.schema import record_status, records
 from socialcredit.store.snapshot import load_records, load_registry
 from socialcredit.timeutil import format_instant, from_us
 
@@ -38,6 +40,9 @@ class SubjectReport:
     explanation: Explanation
     names: dict[int, str]  # subject id -> first identifier, for every subject mentioned
     reproduced: bool  # the recomputed score equals the stored one
+    # (source, record_id) of the counting records that were under objection at known_at (a
+    # policy with disputes.while_disputed: count counts them, flagged)
+    disputed: frozenset[tuple[str, str]] = frozenset()
 
 
 def export_scores(conn: sa.Connection, policy: str, evaluation_id: int | None = None) -> pa.Table:
@@ -94,9 +99,38 @@ def explain_subject(
     reproduced = (saved.score.score if saved.score else None) == explanation.score
     mentioned = {subject.id} | {int(d["cause_sid"]) for d in explanation.decisions}
     mentioned |= {i.neighbour for i in explanation.influences}
-    return SubjectReport(
-        subject, evaluation, stored, explanation, first_identifiers(conn, mentioned), reproduced
+    counted = [r for f in explanation.factors for r in f.records]
+    disputed = disputed_records(
+        conn, subject.id, evaluation.known_at, {(r.source, r.record_id) for r in counted}
     )
+    return SubjectReport(
+        subject,
+        evaluation,
+        stored,
+        explanation,
+        first_identifiers(conn, mentioned),
+        reproduced,
+        disputed,
+    )
+
+
+def disputed_records(
+    conn: sa.Connection, subject_id: int, known_at: datetime, wanted: set[tuple[str, str]]
+) -> frozenset[tuple[str, str]]:
+    """Which of the subject's records `wanted` were disputed as of `known_at` (their last
+    status change by then)."""
+    if not wanted:
+        return frozenset()
+    rows = conn.execute(
+        sa.select(records.c.source_id, records.c.record_id, record_status.c.status)
+        .join(record_status, record_status.c.record_pk == records.c.id)
+        .where(records.c.subject_id == subject_id, record_status.c.changed_at <= known_at)
+        .order_by(record_status.c.id)
+    )
+    last: dict[tuple[str, str], str] = {}
+    for r in rows:
+        last[(r.source_id, r.record_id)] = r.status
+    return frozenset(k for k, status in last.items() if status == "disputed" and k in wanted)
 
 
 def report_document(report: SubjectReport) -> dict[str, Any]:
@@ -120,6 +154,12 @@ def report_document(report: SubjectReport) -> dict[str, Any]:
     for factor in (*e["lowering"], *e["factors"]):
         for record in factor["records"]:
             record["occurred_at"] = format_instant(record["occurred_at"])
+            record["disputed"] = (record["source"], record["record_id"]) in report.disputed
+    disputes = report.stored_policy.policy.disputes
+    e["disputes"] = {
+        "deadline_days": disputes.deadline,
+        "while_disputed": disputes.while_disputed,
+    }
     e.pop("sid")
     return e
 

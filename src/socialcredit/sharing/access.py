@@ -3,10 +3,13 @@
 | role          | may                                                                      |
 |---------------|--------------------------------------------------------------------------|
 | admin         | everything                                                               |
-| operator      | policies, evaluations, every subject's data, gate checks, dashboards     |
-| source        | post records of its own source (and only the types the source may send)  |
+| operator      | policies, evaluations, every subject's data, gate checks, dashboards;    |
+|               | objections on a subject's behalf, and deciding them                      |
+| source        | post records of its own source (and only the types the source may send); |
+|               | see and answer the objections about its own records                      |
 | relying_party | the gate checks of the measures it was granted; nothing else             |
-| subject       | its own data (`/v1/me`, and `/v1/subjects/{own identifier}/...`)         |
+| subject       | its own data (`/v1/me`, and `/v1/subjects/{own identifier}/...`); file   |
+|               | and follow objections to its own records                                 |
 | auditor       | read only: the audit log, policies, evaluations, dashboards (aggregates) |
 | public        | the lists a policy declares public                                       |
 
@@ -82,3 +85,35 @@ def require_source(principal: Principal, source: str | None) -> str:
     if source is None:
         raise InvalidInput("source", "name the source of the records")
     return source
+
+
+def require_objector(principal: Principal) -> None:
+    """Filing an objection: the subject itself, or staff on its behalf."""
+    if principal.role != "subject":
+        require_role(principal, STAFF, "filing an objection (the subject, or staff for it)")
+
+
+def require_answerer(principal: Principal, source_id: str) -> None:
+    """Answering an objection: the source of the record, or staff."""
+    if principal.role in STAFF:
+        return
+    if principal.role == "source" and principal.source_id == source_id:
+        return
+    if principal.role == "source":
+        raise Forbidden("a source answers only the objections about its own records")
+    require_role(principal, ("admin", "operator", "source"), "answering an objection")
+
+
+def require_case_reader(principal: Principal) -> None:
+    """Reading objections at all: staff, sources (their records'), subjects (their own)."""
+    require_role(principal, ("admin", "operator", "source", "subject"), "reading objections")
+
+
+def may_see_case(principal: Principal, subject_id: int, source_id: str | None) -> bool:
+    """Whether one case is the caller's to see: staff any, a subject its own, a source the
+    objections about its own records."""
+    if principal.role in STAFF:
+        return True
+    if principal.role == "subject":
+        return principal.subject_id == subject_id
+    return principal.role == "source" and source_id is not None and principal.source_id == source_id

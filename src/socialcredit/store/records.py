@@ -13,7 +13,7 @@ from socialcredit.store.bulk import insert_columns
 from socialcredit.store.schema import record_status, records
 from socialcredit.store.types import UTCTimestamp
 
-STATUSES = ("active", "disputed", "retracted", "superseded")
+STATUSES = ("active", "disputed", "retracted", "superseded", "suppressed")
 COLUMNS = (
     "source_id",
     "record_id",

@@ -269,3 +269,35 @@ jobs = sa.Table(
     sa.Column("started_at", UTCTimestamp, nullable=True),
     sa.Column("finished_at", UTCTimestamp, nullable=True),
 )
+
+# --- due process: objections to records ---------------------------------------------------
+
+objections = sa.Table(
+    "objections",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("record_pk", Key, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    # The record's source, so that a source key lists the objections about its own records.
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id"), nullable=False),
+    sa.Column("grounds", sa.Text, nullable=False),
+    sa.Column("evidence_name", sa.String(200), nullable=True),
+    sa.Column("evidence_sha256", sa.String(64), nullable=True),
+    sa.Column("evidence", sa.LargeBinary, nullable=True),
+    sa.Column("filed_at", UTCTimestamp, nullable=False),
+    sa.Column("filed_by", sa.String(200), nullable=False),
+    # Fixed when filed: the shortest disputes.deadline among the policies in force.
+    sa.Column("deadline_days", sa.Integer, nullable=False),
+    sa.Column("due_at", UTCTimestamp, nullable=False),
+    # Written once, when the objection is resolved (NULL while it is open): verified,
+    # corrected, retracted or suppressed (nobody answered by due_at).
+    sa.Column("resolution", sa.String(16), nullable=True),
+    sa.Column("resolved_at", UTCTimestamp, nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("corrected_by", sa.String(200), nullable=True),  # the superseding record_id
+    sa.Index(None, "record_pk"),
+    sa.Index(None, "subject_id"),
+    sa.Index(None, "source_id"),
+    sa.Index(None, "resolution", "due_at"),
+)
