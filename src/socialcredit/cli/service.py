@@ -110,18 +110,27 @@ def run_server(s: State, host: str, port: int) -> None:
     import uvicorn
 
     from socialcredit.api import create_app
+    from socialcredit.rights.sweep import Sweeper
 
     app = create_app(s.settings, s.engine())
+    sweeper = None
+    if s.settings.sweep_interval > 0:  # deadlines, retention and notice delivery
+        sweeper = Sweeper(s.engine(), s.settings, s.settings.sweep_interval)
+        sweeper.start()
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,  # every access that matters is in the audit log
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,  # every access that matters is in the audit log
+        )
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
 
 
 def register(app: typer.Typer) -> None:

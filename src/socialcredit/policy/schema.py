@@ -243,6 +243,12 @@ class Measure(Strict):
     description: str | None = None
 
 
+class Retention(Strict):
+    """How long a negative record may be kept at all (rights/retention.py purges it after)."""
+
+    negative: Days
+
+
 # --- the document ---------------------------------------------------------------------------
 
 
@@ -263,6 +269,7 @@ class Policy(Strict):
     tiers: list[Tier] = Field(default_factory=list)
     lists: list[ListDef] = Field(default_factory=list)
     measures: list[Measure] = Field(default_factory=list)
+    retention: Retention | None = None
 
     @field_validator("version", mode="before")
     @classmethod

@@ -82,3 +82,9 @@ def require_source(principal: Principal, source: str | None) -> str:
     if source is None:
         raise InvalidInput("source", "name the source of the records")
     return source
+
+
+def require_notices(principal: Principal) -> None:
+    """Every subject's notices (`/v1/notices`): staff only. A subject reads its own through
+    `/v1/me/notices` (`require_own`)."""
+    require_role(principal, STAFF, "reading notices")

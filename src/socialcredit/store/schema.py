@@ -208,3 +208,41 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# --- notices: what changed for a subject between two current evaluations (rights/notices.py) --
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("policy_name", sa.String(64), nullable=False),
+    # The evaluation that showed the change, and the one it was compared with (NULL: the
+    # policy's first current evaluation).
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=False),
+    sa.Column("previous_evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=True),
+    # measure_applied | measure_lifted | list_entered | list_exited | tier_changed
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("topic", sa.String(64), nullable=False),  # the measure, the list, or the tier
+    sa.Column("adverse", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCTimestamp, nullable=False),
+    sa.Column("body", JSONDoc, nullable=False),  # reasons, factors, since, how to contest
+    sa.Index(None, "subject_id"),
+    sa.Index(None, "evaluation_id"),
+)
+
+notice_outbox = sa.Table(
+    "notice_outbox",
+    metadata,
+    # One delivery of one notice (the outbox pattern: written in the notice's transaction,
+    # drained by `rights.delivery` with retries, never lost when a receiver is down).
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("notice_id", Key, sa.ForeignKey("notices.id"), nullable=False, unique=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCTimestamp, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", UTCTimestamp, nullable=True),
+    sa.Index(None, "state", "next_attempt_at"),
+)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.rights.notices import list_notices
 from socialcredit.rights.subject_data import subject_document, subject_records, subject_scores
 from socialcredit.sharing.access import require_own
 from socialcredit.store.policies import get_policy
@@ -30,6 +31,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         subject = subject_by_id(conn, require_own(who))
         standing = subject_scores(conn, subject, standing_first=True)
         records = subject_records(conn, subject, PREVIEW, 0)
+        notices = list_notices(conn, subject, PREVIEW, 0)
         policies = {
             s["policy"]: get_policy(conn, s["policy"], s["policy_version"]).policy for s in standing
         }
@@ -49,6 +51,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         document=subject_document(subject),
         standing=standing,
         records=records,
+        notices=notices,
         figures={f"gauge-{name}": figure for name, figure in gauges.items()},
     )
 

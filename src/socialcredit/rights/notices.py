@@ -1,0 +1,373 @@
+"""Notices: what changed for a subject between two current evaluations of a policy.
+
+After each current evaluation (`outcomes.runs`), its outcome is compared, subject by subject,
+with the evaluation that served before it (the policy's latest current one). Each change becomes
+a notice in the style of an adverse-action notice (FCRA §615): the measure, list or tier, the
+reasons, the top factors, since when, and for adverse ones how to object or appeal and by when.
+
+    measure_applied / measure_lifted   a decision row (measure, subject, cause) appeared / went
+    list_entered / list_exited         a list membership (list, subject) appeared / went
+    tier_changed                       the subject's tier differs from its previous one
+
+The first current evaluation of a policy is compared with nothing: every measure and list entry
+in it is new, tiers are not (a first tier is not a change). A current run that describes an
+earlier instant than the one serving is a look back, not a change, and makes no notice.
+
+Notices are stored with the evaluation, in its transaction, each with one outbox row that
+`rights.delivery` drains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from socialcredit.engine import PlanData, evaluate, explain
+from socialcredit.engine.outcome import Outcome
+from socialcredit.errors import InvalidInput
+from socialcredit.policy.schema import Policy
+from socialcredit.store.evaluations import latest_evaluation_id
+from socialcredit.store.registry import Subject, first_identifiers
+from socialcredit.store.schema import (
+    decisions,
+    evaluations,
+    notice_outbox,
+    notices,
+    outcome_lists,
+    outcome_scores,
+)
+from socialcredit.timeutil import format_instant, from_us
+
+KINDS = ("measure_applied", "measure_lifted", "list_entered", "list_exited", "tier_changed")
+# A subject has this long from an adverse notice to appeal the decision or object to the
+# records behind it: the same 30 days the system gives itself to decide an appeal, so neither
+# side waits on the other for longer than the other may take.
+RESPOND_DAYS = 30
+CHANNEL = "webhook"
+
+
+@dataclass
+class NoticeRow:
+    subject_id: int
+    kind: str
+    topic: str
+    adverse: bool
+    factor_subject: int | None  # whose explanation gives the factors (the cause), if any
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Notices computed for an evaluation about to be stored (see `prepare_notices`)."""
+
+    previous_evaluation_id: int | None
+    rows: list[NoticeRow]
+
+
+def prepare_notices(
+    conn: sa.Connection, data: PlanData, outcome: Outcome, created_at: datetime
+) -> Pending | None:
+    """The notices a current evaluation's `outcome` makes, compared with the evaluation that
+    serves now; None when the outcome describes an earlier instant (a look back)."""
+    policy = outcome.policy
+    previous_id = latest_evaluation_id(conn, policy.name)
+    previous = _Previous(conn, previous_id)
+    if previous.as_of is not None and outcome.as_of < previous.as_of:
+        return None
+    rows = _measure_changes(policy, outcome, previous)
+    rows += _list_changes(policy, outcome, previous)
+    if previous_id is not None and policy.scores:
+        rows += _tier_changes(policy, outcome, previous)
+    _add_factors(data, outcome, rows)
+    names = first_identifiers(
+        conn, {r.subject_id for r in rows} | {r.factor_subject for r in rows if r.factor_subject}
+    )
+    respond_by = format_instant(created_at + timedelta(days=RESPOND_DAYS))
+    for row in rows:
+        row.body.update(
+            policy=policy.name,
+            policy_version=policy.version,
+            as_of=format_instant(outcome.as_of),
+            subject=names.get(row.subject_id),
+        )
+        cause = row.body.pop("cause_sid", None)
+        if cause is not None:
+            row.body["cause_subject"] = names.get(cause)
+            row.body["collateral"] = cause != row.subject_id
+        if row.adverse:
+            row.body["contest"] = _contest(row, respond_by)
+    rows.sort(key=lambda r: (r.subject_id, KINDS.index(r.kind), r.topic))
+    return Pending(previous_id, rows)
+
+
+def save_notices(
+    conn: sa.Connection, pending: Pending, evaluation_id: int, created_at: datetime
+) -> int:
+    """Store the notices of a just-stored evaluation and their outbox rows (the caller's
+    transaction: the evaluation and its notices commit together). Returns how many."""
+    rows = pending.rows
+    if not rows:
+        return 0
+    ids = (
+        conn.execute(
+            notices.insert().returning(notices.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "subject_id": r.subject_id,
+                    "policy_name": r.body["policy"],
+                    "evaluation_id": evaluation_id,
+                    "previous_evaluation_id": pending.previous_evaluation_id,
+                    "kind": r.kind,
+                    "topic": r.topic,
+                    "adverse": r.adverse,
+                    "created_at": created_at,
+                    "body": r.body,
+                }
+                for r in rows
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    conn.execute(
+        notice_outbox.insert(),
+        [
+            {
+                "notice_id": notice_id,
+                "channel": CHANNEL,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": created_at,
+                "last_error": None,
+                "delivered_at": None,
+            }
+            for notice_id in ids
+        ],
+    )
+    return len(rows)
+
+
+# --- the comparison --------------------------------------------------------------------------
+
+
+class _Previous:
+    """The rows of the evaluation a new one is compared with (empty when there is none)."""
+
+    def __init__(self, conn: sa.Connection, evaluation_id: int | None) -> None:
+        self.as_of: datetime | None = None
+        self.decisions: dict[tuple[str, int, int], Any] = {}
+        self.lists: dict[tuple[str, int], Any] = {}
+        self.scores: dict[int, Any] = {}
+        if evaluation_id is None:
+            return
+        self.as_of = conn.execute(
+            sa.select(evaluations.c.as_of).where(evaluations.c.id == evaluation_id)
+        ).scalar_one()
+        for d in conn.execute(
+            sa.select(decisions).where(decisions.c.evaluation_id == evaluation_id)
+        ):
+            self.decisions[(d.measure, d.subject_id, d.cause_subject_id)] = d
+        query = sa.select(outcome_lists).where(outcome_lists.c.evaluation_id == evaluation_id)
+        for m in conn.execute(query):
+            self.lists[(m.list_name, m.subject_id)] = m
+        query = sa.select(
+            outcome_scores.c.subject_id, outcome_scores.c.score, outcome_scores.c.tier
+        ).where(outcome_scores.c.evaluation_id == evaluation_id)
+        for s in conn.execute(query):
+            self.scores[s.subject_id] = s
+
+
+def _measure_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> list[NoticeRow]:
+    rows = []
+    now: dict[tuple[str, int, int], dict[str, Any]] = {
+        (d["measure"], d["sid"], d["cause_sid"]): d for d in outcome.decisions.to_pylist()
+    }
+    for (name, sid, cause), d in now.items():
+        if (name, sid, cause) in previous.decisions:
+            continue
+        measure = policy.measure(name)
+        body = {
+            "measure": name,
+            "measure_kind": d["kind"],
+            "authority": d["authority"],
+            "reason": measure.reason if measure else None,
+            "reasons": list(d["reasons"]),
+            "since": format_instant(from_us(int(d["since_us"]))),
+            "cause_sid": cause,
+        }
+        body["headline"] = f"{_words(name)} now applies to you"
+        rows.append(
+            NoticeRow(sid, "measure_applied", name, d["kind"] == "restriction", cause, body)
+        )
+    for (name, sid, cause), old in previous.decisions.items():
+        if (name, sid, cause) in now:
+            continue
+        body = {
+            "measure": name,
+            "measure_kind": old.kind,
+            "authority": old.authority,
+            "reasons": list(old.reasons),
+            "since": format_instant(old.since),
+            "lifted_at": format_instant(outcome.as_of),
+            "cause_sid": cause,
+            "headline": f"{_words(name)} no longer applies to you",
+        }
+        rows.append(NoticeRow(sid, "measure_lifted", name, old.kind == "privilege", None, body))
+    return rows
+
+
+def _list_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> list[NoticeRow]:
+    kinds = {d.name: d for d in policy.lists}
+    rows = []
+    now = {(m["list"], m["sid"]): m for m in outcome.lists.to_pylist()}
+    for (name, sid), m in now.items():
+        if (name, sid) in previous.lists:
+            continue
+        definition = kinds.get(name)
+        kind = definition.kind if definition else "black"
+        body = {
+            "list": name,
+            "list_kind": kind,
+            "reason": definition.description if definition else None,
+            "since": format_instant(from_us(int(m["since_us"]))),
+            "until": format_instant(from_us(int(m["until_us"]))),
+            "headline": f"You were entered on the {_words(name).lower()} list",
+        }
+        rows.append(NoticeRow(sid, "list_entered", name, kind == "black", sid, body))
+    for (name, sid), old in previous.lists.items():
+        if (name, sid) in now:
+            continue
+        definition = kinds.get(name)
+        kind = definition.kind if definition else "black"
+        body = {
+            "list": name,
+            "list_kind": kind,
+            "since": format_instant(old.since),
+            "left_at": format_instant(outcome.as_of),
+            "headline": f"You are no longer on the {_words(name).lower()} list",
+        }
+        rows.append(NoticeRow(sid, "list_exited", name, kind == "red", None, body))
+    return rows
+
+
+def _tier_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> list[NoticeRow]:
+    order = [t.name for t in policy.tiers]
+    rows = []
+    for s in outcome.scores.select(["sid", "score", "tier"]).to_pylist():
+        old = previous.scores.get(s["sid"])
+        if old is None or old.tier is None or s["tier"] is None or old.tier == s["tier"]:
+            continue
+        if old.tier in order and s["tier"] in order:
+            lower = order.index(s["tier"]) > order.index(old.tier)
+        else:  # a tier the new version no longer has: the score says which way it went
+            lower = (s["score"] or 0) < (old.score or 0)
+        body = {
+            "tier": {"from": old.tier, "to": s["tier"]},
+            "score": {"from": old.score, "to": s["score"]},
+            "since": format_instant(outcome.as_of),
+            "headline": f"Your tier changed from {old.tier} to {s['tier']}",
+        }
+        rows.append(NoticeRow(s["sid"], "tier_changed", s["tier"], lower, s["sid"], body))
+    return rows
+
+
+def _add_factors(data: PlanData, outcome: Outcome, rows: list[NoticeRow]) -> None:
+    """The top factors that lowered the score of whoever caused each adverse notice, from one
+    explained subset evaluation (the same numbers `scs explain` shows)."""
+    policy = outcome.policy
+    wanted = sorted({r.factor_subject for r in rows if r.adverse and r.factor_subject})
+    for row in rows:
+        row.body["factors"] = []
+    if not wanted or not policy.scores:
+        return
+    explained = evaluate(
+        data,
+        policy,
+        outcome.as_of,
+        outcome.known_at,
+        subjects=wanted,
+        distribution=outcome.distribution,
+        explain=True,
+    )
+    factors = {
+        sid: [
+            {
+                "category": f.category,
+                "reason": f.reason,
+                "effect": round(f.effect, 2),
+                "records": len(f.records),
+            }
+            for f in explain(explained, sid).lowering
+        ]
+        for sid in wanted
+    }
+    for row in rows:
+        if row.adverse and row.factor_subject:
+            row.body["factors"] = factors.get(row.factor_subject, [])
+
+
+def _contest(row: NoticeRow, respond_by: str | None) -> dict[str, Any]:
+    what = "measure" if row.kind.startswith("measure") else "decision"
+    return {
+        "respond_by": respond_by,
+        "object": "If a record behind this is wrong, object to it: the portal's Object action "
+        "on the record, `POST /v1/me/objections`, or `scs objections file`. The source must "
+        "answer by the deadline the policy sets, or the record stops counting.",
+        "appeal": f"To ask a person to review this {what}, appeal it: the portal's Appeal "
+        "action, `POST /v1/me/appeals`, or `scs appeals file`.",
+    }
+
+
+def _words(slug: str) -> str:
+    return slug.replace("_", " ").capitalize()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def notice_document(row: Any) -> dict[str, Any]:
+    """One stored notice as the API, the CLI and the pages show it."""
+    body = dict(row.body)
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "topic": row.topic,
+        "adverse": bool(row.adverse),
+        "policy": row.policy_name,
+        "evaluation": row.evaluation_id,
+        "previous_evaluation": row.previous_evaluation_id,
+        "created_at": format_instant(row.created_at),
+        "headline": body.pop("headline", ""),
+        **{k: v for k, v in body.items() if k not in ("notice", "policy")},
+        "delivery": row.state,
+    }
+
+
+def list_notices(
+    conn: sa.Connection,
+    subject: Subject | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Notices, newest first, with their delivery state; all or one subject's."""
+    if limit < 1 or limit > 10_000:
+        raise InvalidInput("limit", f"{limit} is not between 1 and 10000")
+    if offset < 0:
+        raise InvalidInput("offset", f"{offset} is negative")
+    where = [] if subject is None else [notices.c.subject_id == subject.id]
+    total = conn.execute(sa.select(sa.func.count()).select_from(notices).where(*where))
+    query = (
+        sa.select(notices, notice_outbox.c.state)
+        .join(notice_outbox, notice_outbox.c.notice_id == notices.c.id, isouter=True)
+        .where(*where)
+        .order_by(notices.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return {
+        "total": int(total.scalar_one()),
+        "notices": [notice_document(r) for r in conn.execute(query)],
+    }
