@@ -146,5 +146,5 @@ def store_outcome(
             engine=engine_name,
         )
         if pending is not None:
-            save_notices(conn, pending, evaluation_id, now())
+            save_notices(conn, pending, evaluation_id)
         return evaluation_id

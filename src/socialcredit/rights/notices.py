@@ -65,6 +65,7 @@ class Pending:
 
     previous_evaluation_id: int | None
     rows: list[NoticeRow]
+    created_at: datetime  # the instant the notices carry, and their deadlines run from
 
 
 def prepare_notices(
@@ -100,15 +101,13 @@ def prepare_notices(
         if row.adverse:
             row.body["contest"] = _contest(row, respond_by)
     rows.sort(key=lambda r: (r.subject_id, KINDS.index(r.kind), r.topic))
-    return Pending(previous_id, rows)
+    return Pending(previous_id, rows, created_at)
 
 
-def save_notices(
-    conn: sa.Connection, pending: Pending, evaluation_id: int, created_at: datetime
-) -> int:
+def save_notices(conn: sa.Connection, pending: Pending, evaluation_id: int) -> int:
     """Store the notices of a just-stored evaluation and their outbox rows (the caller's
     transaction: the evaluation and its notices commit together). Returns how many."""
-    rows = pending.rows
+    rows, created_at = pending.rows, pending.created_at
     if not rows:
         return 0
     ids = (
