@@ -122,6 +122,10 @@ def _check(world: World, _: str, whose: str) -> tuple[str, None]:
     return f"/v1/measures/{MEASURE}/check?subject={getattr(world, whose)}", None
 
 
+def _notices(world: World, _: str, whose: str) -> tuple[str, None]:
+    return f"/v1/notices?subject={getattr(world, whose)}", None
+
+
 SUBJECT_READERS = frozenset(STAFF | {"subject"})
 OPS: dict[tuple[str, str], Op] = {
     ("POST", "/v1/records"): Op(frozenset(STAFF | {"source"}), _records),
@@ -151,6 +155,8 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/v1/me"): Op(frozenset({"subject"}), _fixed("/v1/me")),
     ("GET", "/v1/me/report"): Op(frozenset({"subject"}), _fixed("/v1/me/report?policy=national")),
     ("GET", "/v1/me/records"): Op(frozenset({"subject"}), _fixed("/v1/me/records")),
+    ("GET", "/v1/me/notices"): Op(frozenset({"subject"}), _fixed("/v1/me/notices")),
+    ("GET", "/v1/notices"): Op(frozenset(STAFF), _notices, True),
     ("GET", "/v1/audit"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit?limit=5")),
     ("GET", "/v1/audit/verify"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit/verify")),
 }
