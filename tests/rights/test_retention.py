@@ -135,8 +135,63 @@ def test_which_records_are_negative_and_the_shortest_limit_wins() -> None:
         "court.dishonest.refuses_to_perform",
     ]
     limits = negative_limits([national, short, sesame], types)
-    assert {t: (limit.days, limit.policy) for t, limit in limits.items()} == {
-        "finance.payment.late": (730, "short"),  # the most specific rule is negative
-        "finance.loan.default": (730, "short"),  # negative per_unit
-        "court.dishonest.refuses_to_perform": (730, "short"),  # both hold it; 2y < 5y
+    assert {t: (limit.days, limit.by) for t, limit in limits.items()} == {
+        "finance.payment.late": (730, "policy short"),  # the most specific rule is negative
+        "finance.loan.default": (730, "policy short"),  # negative per_unit
+        "court.dishonest.refuses_to_perform": (730, "policy short"),  # both hold it; 2y < 5y
     }
+
+
+def test_a_source_s_retention_purges_its_negative_records_only(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCS_NOW", "2023-06-01T00:00:00Z")
+    scs(settings, "sources", "add", "bank", "--kind", "bank", "--types", "finance.*")
+    output = scs(
+        settings,
+        "sources",
+        "add",
+        "lender",
+        "--kind",
+        "bank",
+        "--types",
+        "finance.*",
+        "--retention",
+        "1y",
+    )
+    assert "negative records kept 365 days" in output
+    scs(settings, "subjects", "import", str(VILLAGE / "subjects.csv"))
+    late = f"{FATHER},finance.payment.late,2023-01-01,30"
+    paid = f"{FATHER},finance.repayment.on_time,2023-01-01,3"
+    ingest(settings, tmp_path, "lender", [f"l-late,{late}", f"l-paid,{paid}"], "lender")
+    ingest(settings, tmp_path, "bank", [f"b-late,{late}"], "bank")
+    scs(settings, "policy", "add", str(PACKS / "sesame.yaml"))  # late payments are negative
+    # 2023-01-01 + 365 days = 2024-01-01, the limit; purged from 2024-01-02 on
+    assert _sweep(settings, monkeypatch, "2024-01-01T23:59:59Z")["records_purged"] == 0
+    assert _sweep(settings, monkeypatch, "2024-01-02T00:00:00Z")["records_purged"] == 1
+    state = _state(settings)
+    assert state["l-late"] == ("purged", None)
+    assert state["l-paid"] == ("active", 3.0)  # not negative: the source's limit does not apply
+    assert state["b-late"] == ("active", 30.0)  # another source, no limit (sesame sets none)
+    engine = create_engine(settings)
+    with engine.connect() as conn:
+        reason = conn.execute(
+            sa.select(record_status.c.reason).where(record_status.c.status == "purged")
+        ).scalar_one()
+    engine.dispose()
+    assert reason == "retention: negative records are kept 365 days (source lender)"
+
+
+def test_a_bad_source_retention_is_refused(settings: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["sources", "add", "x", "--kind", "bank", "--retention", "five years"],
+        env={"SCS_HOME": str(settings.home), "SCS_DATABASE_URL": settings.database_url},
+    )
+    assert result.exit_code == 2
+    assert "retention" in result.output and "not a duration" in result.output
+    assert "x " not in scs(settings, "sources", "list")  # nothing was registered

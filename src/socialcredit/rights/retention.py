@@ -1,7 +1,8 @@
 """Retention: a negative record is kept at most as long as a policy in force allows.
 
 A policy may declare `retention: {negative: 5y}` (the national pack does: the Credit Reporting
-Industry Regulation keeps negative information five years from the end of the conduct). A
+Industry Regulation keeps negative information five years from the end of the conduct), and a
+source `scs sources add --retention 5y` for the negative records it sent. A
 record is negative under a policy when the rule that matches its type (the most specific one)
 has negative `points` or `per_unit`, or its type enters one of the policy's black lists. When
 several policies hold a type negative, the shortest limit wins.
@@ -28,6 +29,7 @@ from socialcredit.policy.schema import Policy
 from socialcredit.store.policies import latest_policies
 from socialcredit.store.records import current_status
 from socialcredit.store.schema import record_status, records
+from socialcredit.store.sources import list_sources
 
 PURGED = "purged"
 ACTOR = "system:sweep"
@@ -40,48 +42,80 @@ _CHUNK = 2_000
 @dataclass(frozen=True)
 class Limit:
     days: int
-    policy: str
+    by: str  # "policy national", "source court"
 
 
-def negative_limits(policies: Iterable[Policy], types: Iterable[str]) -> dict[str, Limit]:
-    """Record type -> the shortest retention among the policies that hold it negative."""
-    out: dict[str, Limit] = {}
+def negative_types(policies: Iterable[Policy], types: Iterable[str]) -> dict[str, list[Policy]]:
+    """Record type -> the policies that hold it negative (only the negative types)."""
+    out: dict[str, list[Policy]] = {}
     for policy in policies:
-        if policy.retention is None:
-            continue
         patterns = [rule.type for rule in policy.rules]
         black = [p for d in policy.lists if d.kind == "black" for p in d.enter]
         for record_type in types:
             best = most_specific(patterns, record_type)
             rule = policy.rules[patterns.index(best)] if best is not None else None
-            negative = rule is not None and (rule.points < 0 or rule.per_unit < 0)
-            if not (negative or any_match(black, record_type)):
-                continue
-            days = policy.retention.negative
-            if record_type not in out or days < out[record_type].days:
-                out[record_type] = Limit(days, policy.name)
+            if (rule is not None and (rule.points < 0 or rule.per_unit < 0)) or any_match(
+                black, record_type
+            ):
+                out.setdefault(record_type, []).append(policy)
+    return out
+
+
+def negative_limits(policies: Iterable[Policy], types: Iterable[str]) -> dict[str, Limit]:
+    """Record type -> the shortest retention among the policies that hold it negative."""
+    out: dict[str, Limit] = {}
+    for record_type, holding in negative_types(policies, types).items():
+        limits = [Limit(p.retention.negative, f"policy {p.name}") for p in holding if p.retention]
+        if limits:
+            out[record_type] = min(limits, key=lambda limit: (limit.days, limit.by))
     return out
 
 
 def purge_expired(conn: sa.Connection, at: datetime) -> int:
     """The sweep step: purge every negative record past its retention limit as of `at`, in the
-    caller's transaction (which holds the log and audit locks). Returns how many."""
+    caller's transaction (which holds the log and audit locks). Returns how many.
+
+    A record's limit is the shortest of its type's policy limit and its source's `retention`;
+    a source's limit applies only to records that some policy in force holds negative."""
     policies = [stored.policy for stored in latest_policies(conn)]
     types = list(conn.execute(sa.select(records.c.type).distinct()).scalars())
-    limits = negative_limits(policies, types)
+    negative = negative_types(policies, types)
+    by_policy = negative_limits(policies, types)
+    by_source = {
+        s.id: Limit(s.retention_days, f"source {s.id}")
+        for s in list_sources(conn)
+        if s.retention_days is not None
+    }
     purged = 0
-    for record_type, limit in sorted(limits.items()):
-        cutoff = at - timedelta(days=limit.days) - GRACE
+    for record_type in sorted(negative):
+        candidates = [by_policy[record_type]] if record_type in by_policy else []
+        candidates += by_source.values()
+        if not candidates:
+            continue
+        longest_wait = min(limit.days for limit in candidates)
         query = (
-            sa.select(records.c.id, records.c.source_id, records.c.record_id)
-            .where(records.c.type == record_type, records.c.occurred_at <= cutoff)
+            sa.select(records.c.id, records.c.source_id, records.c.record_id, records.c.occurred_at)
+            .where(
+                records.c.type == record_type,
+                records.c.occurred_at <= at - timedelta(days=longest_wait) - GRACE,
+            )
             .order_by(records.c.id)
         )
         found = list(conn.execute(query))
         status = current_status(conn, [r.id for r in found])
-        due = [r for r in found if status.get(r.id) != PURGED]
-        for start in range(0, len(due), _CHUNK):
-            purged += _purge(conn, due[start : start + _CHUNK], limit, at)
+        due: dict[Limit, list[Any]] = {}
+        for r in found:
+            mine = [by_policy[record_type]] if record_type in by_policy else []
+            if r.source_id in by_source:
+                mine.append(by_source[r.source_id])
+            if not mine or status.get(r.id) == PURGED:
+                continue
+            limit = min(mine, key=lambda limit: (limit.days, limit.by))
+            if r.occurred_at <= at - timedelta(days=limit.days) - GRACE:
+                due.setdefault(limit, []).append(r)
+        for limit, rows in sorted(due.items(), key=lambda item: item[0].by):
+            for start in range(0, len(rows), _CHUNK):
+                purged += _purge(conn, rows[start : start + _CHUNK], limit, at)
     return purged
 
 
@@ -90,7 +124,7 @@ def _purge(conn: sa.Connection, rows: list[Any], limit: Limit, at: datetime) -> 
         return 0
     pks = [r.id for r in rows]
     conn.execute(records.update().where(records.c.id.in_(pks)).values(value=None, attrs=None))
-    reason = f"retention: negative records are kept {limit.days} days (policy {limit.policy})"
+    reason = f"retention: negative records are kept {limit.days} days ({limit.by})"
     conn.execute(
         record_status.insert(),
         [

@@ -31,6 +31,9 @@ sources = sa.Table(
     sa.Column("reliability", sa.Float, nullable=False),
     sa.Column("types", JSONDoc, nullable=True),  # list of patterns; NULL = any type
     sa.Column("added_at", UTCTimestamp, nullable=False),
+    # The longest a negative record of this source may be kept, in days (rights/retention.py);
+    # NULL: only the policies' limits apply. Added by migration 0009.
+    sa.Column("retention_days", sa.Integer, nullable=True),
 )
 
 subjects = sa.Table(

@@ -1,4 +1,4 @@
-"""notices: what changed for a subject between two current evaluations, and their outbox
+"""notices: what changed for a subject between two evaluations, their outbox; source retention
 
 Revision ID: 0009
 Revises: 0002
@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("retention_days", sa.Integer(), nullable=True))
     op.create_table(
         "notices",
         sa.Column("id", Key, autoincrement=True, nullable=False),
@@ -78,3 +80,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("notice_outbox")
     op.drop_table("notices")
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.drop_column("retention_days")
