@@ -55,7 +55,7 @@ class NoticeRow:
     kind: str
     topic: str
     adverse: bool
-    factor_subject: int | None  # whose explanation gives the factors (the cause), if any
+    factor_subject: int | None  # whose explanation gives the factors (never another's)
     body: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,7 +84,9 @@ def prepare_notices(
         rows += _tier_changes(policy, outcome, previous)
     _add_factors(data, outcome, rows)
     names = first_identifiers(
-        conn, {r.subject_id for r in rows} | {r.factor_subject for r in rows if r.factor_subject}
+        conn,
+        {r.subject_id for r in rows}
+        | {r.body["cause_sid"] for r in rows if r.body.get("cause_sid") is not None},
     )
     respond_by = format_instant(created_at + timedelta(days=RESPOND_DAYS))
     for row in rows:
@@ -198,8 +200,11 @@ def _measure_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> l
             "cause_sid": cause,
         }
         body["headline"] = f"{_words(name)} now applies to you"
+        # A collateral measure rests on another subject's records: its notice names the cause
+        # (as the gate check does) but never shows that subject's factors.
+        factors_of = sid if cause == sid else None
         rows.append(
-            NoticeRow(sid, "measure_applied", name, d["kind"] == "restriction", cause, body)
+            NoticeRow(sid, "measure_applied", name, d["kind"] == "restriction", factors_of, body)
         )
     for (name, sid, cause), old in previous.decisions.items():
         if (name, sid, cause) in now:
@@ -274,8 +279,8 @@ def _tier_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> list
 
 
 def _add_factors(data: PlanData, outcome: Outcome, rows: list[NoticeRow]) -> None:
-    """The top factors that lowered the score of whoever caused each adverse notice, from one
-    explained subset evaluation (the same numbers `scs explain` shows)."""
+    """The top factors that lowered the subject's score, for each adverse notice about its own
+    conduct, from one explained subset evaluation (the same numbers `scs explain` shows)."""
     policy = outcome.policy
     wanted = sorted({r.factor_subject for r in rows if r.adverse and r.factor_subject})
     for row in rows:
