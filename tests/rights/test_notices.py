@@ -129,3 +129,27 @@ def test_scs_notices_list_in_json_and_csv(village: Settings) -> None:
     lines = scs(village, "notices", "list", "--format", "csv").splitlines()
     assert lines[0] == "id,created_at,subject,policy,kind,topic,adverse,delivery"
     assert len(lines) == 1 + len(_notices(village))
+
+
+def _run(settings: Settings, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    env = {"SCS_HOME": str(settings.home), "SCS_DATABASE_URL": settings.database_url}
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def test_bad_input_to_the_commands_is_named_and_changes_nothing(sqlite_settings: Settings) -> None:
+    result = _run(sqlite_settings, "notices", "list", "--format", "xml")
+    assert result.exit_code == 2 and "format" in result.output and "xml" in result.output
+    result = _run(sqlite_settings, "notices", "list", "--subject", "ext:nobody")
+    assert result.exit_code == 3 and "ext:nobody" in result.output
+    result = _run(sqlite_settings, "rights", "sweep", "--format", "yaml")
+    assert result.exit_code == 2 and "format" in result.output
+    empty = json.loads(scs(sqlite_settings, "rights", "sweep", "--format", "json"))
+    assert set(empty["counts"].values()) == {0} and empty["evaluations"] == []
+    assert json.loads(scs(sqlite_settings, "notices", "list", "--format", "json")) == {
+        "total": 0,
+        "notices": [],
+    }
