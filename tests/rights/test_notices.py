@@ -63,7 +63,8 @@ def test_the_first_evaluation_notifies_every_measure_and_list_entry(village: Set
     created = parse_instant(ban["created_at"])
     respond_by = parse_instant(ban["contest"]["respond_by"])
     assert respond_by - created == timedelta(days=RESPOND_DAYS)
-    assert "object" in ban["contest"]["object"].lower()
+    assert "object" in ban["contest"]["object"].lower() and "`" not in ban["contest"]["object"]
+    assert "appeal" in ban["contest"]["appeal"].lower() and ban["contest"]["appeal_via"]
     assert ban["delivery"] == "pending"
     listed = father[("list_entered", "dishonest_judgment_debtors")]
     assert listed["adverse"] and listed["until"].startswith("2028-02-01")

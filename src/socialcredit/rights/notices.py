@@ -317,11 +317,14 @@ def _contest(row: NoticeRow, respond_by: str | None) -> dict[str, Any]:
     what = "measure" if row.kind.startswith("measure") else "decision"
     return {
         "respond_by": respond_by,
-        "object": "If a record behind this is wrong, object to it: the portal's Object action "
-        "on the record, `POST /v1/me/objections`, or `scs objections file`. The source must "
-        "answer by the deadline the policy sets, or the record stops counting.",
-        "appeal": f"To ask a person to review this {what}, appeal it: the portal's Appeal "
-        "action, `POST /v1/me/appeals`, or `scs appeals file`.",
+        "object": "If a record behind this is wrong, object to it with the Object action next "
+        "to the record in your portal. The source that sent it must answer by the deadline "
+        "the policy sets; a record it does not verify in time stops counting.",
+        "appeal": f"To have a person review this {what}, appeal it with the Appeal action in "
+        "your portal.",
+        # The same actions for programs and operators (the portal calls these services).
+        "object_via": ["POST /v1/me/objections", "scs objections file"],
+        "appeal_via": ["POST /v1/me/appeals", "scs appeals file"],
     }
 
 
