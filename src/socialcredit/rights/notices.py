@@ -158,6 +158,7 @@ class _Previous:
     """The rows of the evaluation a new one is compared with (empty when there is none)."""
 
     def __init__(self, conn: sa.Connection, evaluation_id: int | None) -> None:
+        self.conn = conn
         self.as_of: datetime | None = None
         self.decisions: dict[tuple[str, int, int], Any] = {}
         self.lists: dict[tuple[str, int], Any] = {}
@@ -167,9 +168,11 @@ class _Previous:
         self.as_of = conn.execute(
             sa.select(evaluations.c.as_of).where(evaluations.c.id == evaluation_id)
         ).scalar_one()
-        for d in conn.execute(
-            sa.select(decisions).where(decisions.c.evaluation_id == evaluation_id)
-        ):
+        # Without `reasons`: decoding every row's JSON would cost more than the whole
+        # comparison; `reasons_of` reads them for the decisions that were lifted only.
+        columns = [c for c in decisions.c if c.name != "reasons"]
+        query = sa.select(*columns).where(decisions.c.evaluation_id == evaluation_id)
+        for d in conn.execute(query):
             self.decisions[(d.measure, d.subject_id, d.cause_subject_id)] = d
         query = sa.select(outcome_lists).where(outcome_lists.c.evaluation_id == evaluation_id)
         for m in conn.execute(query):
@@ -179,6 +182,15 @@ class _Previous:
         ).where(outcome_scores.c.evaluation_id == evaluation_id)
         for s in conn.execute(query):
             self.scores[s.subject_id] = s
+
+    def reasons_of(self, decision_ids: list[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for start in range(0, len(decision_ids), 5_000):
+            query = sa.select(decisions.c.id, decisions.c.reasons).where(
+                decisions.c.id.in_(decision_ids[start : start + 5_000])
+            )
+            out.update({r.id: list(r.reasons) for r in self.conn.execute(query)})
+        return out
 
 
 def _measure_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> list[NoticeRow]:
@@ -206,14 +218,14 @@ def _measure_changes(policy: Policy, outcome: Outcome, previous: _Previous) -> l
         rows.append(
             NoticeRow(sid, "measure_applied", name, d["kind"] == "restriction", factors_of, body)
         )
-    for (name, sid, cause), old in previous.decisions.items():
-        if (name, sid, cause) in now:
-            continue
+    lifted = [(k, old) for k, old in previous.decisions.items() if k not in now]
+    reasons = previous.reasons_of([old.id for _, old in lifted])
+    for (name, sid, cause), old in lifted:
         body = {
             "measure": name,
             "measure_kind": old.kind,
             "authority": old.authority,
-            "reasons": list(old.reasons),
+            "reasons": reasons.get(old.id, []),
             "since": format_instant(old.since),
             "lifted_at": format_instant(outcome.as_of),
             "cause_sid": cause,
