@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from socialcredit.rights.notices import RESPOND_DAYS, list_notices
@@ -154,3 +155,42 @@ def test_bad_input_to_the_commands_is_named_and_changes_nothing(sqlite_settings:
         "total": 0,
         "notices": [],
     }
+
+
+def test_a_case_notice_goes_through_the_same_table_and_outbox(
+    village: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialcredit.errors import InvalidInput
+    from socialcredit.rights.notices import case_notice
+
+    monkeypatch.setenv("SCS_NOW", "2026-12-01T08:00:00Z")
+    engine = create_engine(village)
+    with engine.begin() as conn:
+        father = find_subject(conn, FATHER)
+        notice_id = case_notice(
+            conn,
+            father.id,
+            "objection_answered",
+            "court/c-2",
+            "Your objection was upheld: the record no longer counts",
+            {"objection": 7, "outcome": "suppressed"},
+        )
+    stored = count(engine, notices)
+    for kind, headline, field in (
+        ("measure_applied", "x", "kind"),  # an evaluation's kind
+        ("Bad Kind", "x", "kind"),
+        ("ok_kind", " ", "headline"),
+    ):
+        with engine.begin() as conn, pytest.raises(InvalidInput) as refused:
+            case_notice(conn, father.id, kind, "t", headline, {})
+        assert refused.value.field == field
+    assert count(engine, notices) == stored
+    mine = {n["id"]: n for n in _notices(village, FATHER)}
+    notice = mine[notice_id]
+    assert notice["kind"] == "objection_answered" and notice["policy"] is None
+    assert notice["headline"].startswith("Your objection was upheld")
+    assert notice["outcome"] == "suppressed" and notice["delivery"] == "pending"
+    assert notice["created_at"] == "2026-12-01T08:00:00Z"
+    assert len([n for n in mine.values() if n["kind"] == "objection_answered"]) == 1
+    assert count(engine, notice_outbox) == count(engine, notices)
+    engine.dispose()

@@ -19,6 +19,7 @@ Notices are stored with the evaluation, in its transaction, each with one outbox
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from socialcredit.store.schema import (
     outcome_lists,
     outcome_scores,
 )
-from socialcredit.timeutil import format_instant, from_us
+from socialcredit.timeutil import format_instant, from_us, now
 
 KINDS = ("measure_applied", "measure_lifted", "list_entered", "list_exited", "tier_changed")
 # A subject has this long from an adverse notice to appeal the decision or object to the
@@ -106,19 +107,19 @@ def prepare_notices(
     return Pending(previous_id, rows, created_at)
 
 
-def save_notices(conn: sa.Connection, pending: Pending, evaluation_id: int) -> int:
+def save_notices(conn: sa.Connection, pending: Pending, evaluation_id: int | None) -> list[int]:
     """Store the notices of a just-stored evaluation and their outbox rows (the caller's
-    transaction: the evaluation and its notices commit together). Returns how many."""
+    transaction: the evaluation and its notices commit together). Returns their ids."""
     rows, created_at = pending.rows, pending.created_at
     if not rows:
-        return 0
+        return []
     ids = (
         conn.execute(
             notices.insert().returning(notices.c.id, sort_by_parameter_order=True),
             [
                 {
                     "subject_id": r.subject_id,
-                    "policy_name": r.body["policy"],
+                    "policy_name": r.body.get("policy"),
                     "evaluation_id": evaluation_id,
                     "previous_evaluation_id": pending.previous_evaluation_id,
                     "kind": r.kind,
@@ -148,7 +149,34 @@ def save_notices(conn: sa.Connection, pending: Pending, evaluation_id: int) -> i
             for notice_id in ids
         ],
     )
-    return len(rows)
+    return [int(i) for i in ids]
+
+
+# Case notices: the other due-process areas tell a subject how its case ended through the same
+# table and outbox (kinds like objection_answered, appeal_decided, repair_decided).
+CASE_KIND = r"^[a-z][a-z_]{2,31}$"
+
+
+def case_notice(
+    conn: sa.Connection,
+    subject_id: int,
+    kind: str,
+    topic: str,
+    headline: str,
+    body: dict[str, Any],
+    adverse: bool = False,
+    created_at: datetime | None = None,
+) -> int:
+    """Store a notice about a case (not an evaluation) and its outbox row, in the caller's
+    transaction; returns its id. `body` holds what the notice says besides its headline."""
+    if kind in KINDS or not re.match(CASE_KIND, kind):
+        raise InvalidInput("kind", f"{kind!r} is not a case notice kind (e.g. appeal_decided)")
+    if not headline.strip():
+        raise InvalidInput("headline", "is empty")
+    at = created_at or now()
+    pending = Pending(None, [NoticeRow(subject_id, kind, topic[:64], adverse, None)], at)
+    pending.rows[0].body = {**body, "headline": headline}
+    return save_notices(conn, pending, None)[0]
 
 
 # --- the comparison --------------------------------------------------------------------------

@@ -219,14 +219,15 @@ notices = sa.Table(
     metadata,
     sa.Column("id", Key, primary_key=True, autoincrement=True),
     sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
-    sa.Column("policy_name", sa.String(64), nullable=False),
-    # The evaluation that showed the change, and the one it was compared with (NULL: the
-    # policy's first current evaluation).
-    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=False),
+    # The policy and the evaluation that showed the change, and the one it was compared with
+    # (NULL: the policy's first current evaluation). A notice about a case (an objection
+    # answered, an appeal decided: `rights.notices.case_notice`) has none of the three.
+    sa.Column("policy_name", sa.String(64), nullable=True),
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=True),
     sa.Column("previous_evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=True),
-    # measure_applied | measure_lifted | list_entered | list_exited | tier_changed
+    # measure_applied | measure_lifted | list_entered | list_exited | tier_changed, or a case's
     sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("topic", sa.String(64), nullable=False),  # the measure, the list, or the tier
+    sa.Column("topic", sa.String(64), nullable=False),  # the measure, list, tier, or case
     sa.Column("adverse", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCTimestamp, nullable=False),
     sa.Column("body", JSONDoc, nullable=False),  # reasons, factors, since, how to contest
