@@ -71,3 +71,17 @@ def test_a_list_term_that_ends_is_lifted_by_the_sweep_with_a_notice(
     again = _sweep(village, monkeypatch, format_instant(ends) or "")
     assert again["evaluations"] == []
     engine.dispose()
+
+
+def test_evaluate_as_of_accepts_any_instant_up_to_the_clock(
+    village: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    monkeypatch.setenv("SCS_NOW", "2028-06-01T00:00:00Z")
+    assert "as of 2028-06-01T00:00:00Z" in scs(village, "evaluate", "--as-of", "2028-06-01")
+    env = {"SCS_HOME": str(village.home), "SCS_DATABASE_URL": village.database_url}
+    later = CliRunner().invoke(app, ["evaluate", "--as-of", "2028-06-01T00:00:01Z"], env=env)
+    assert later.exit_code == 2 and "as-of" in later.output and "future" in later.output
