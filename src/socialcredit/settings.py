@@ -147,6 +147,25 @@ class Settings(BaseSettings):
     def trusted_proxies(self) -> list[str]:
         return self.forwarded_allow_ips.split(",") if self.forwarded_allow_ips else []
 
+    notice_webhook_url: str | None = Field(
+        default=None,
+        description="Where `scs rights sweep` POSTs each notice (JSON); unset: notices wait in "
+        "the outbox.",
+    )
+    sweep_interval: int = Field(
+        default=300,
+        ge=0,
+        description="Seconds between the sweeps `scs serve` runs (deadlines, retention, notice "
+        "delivery); 0 turns them off.",
+    )
+
+    @field_validator("notice_webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
     @property
     def url(self) -> str:
         if self.database_url:

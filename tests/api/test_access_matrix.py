@@ -252,6 +252,10 @@ def _answer_objection(world: World, caller: str, _: str) -> tuple[str, dict[str,
     return f"/v1/objections/{found}/answer", {"answer": "verified", "note": "checked"}
 
 
+def _notices(world: World, _: str, whose: str) -> tuple[str, None]:
+    return f"/v1/notices?subject={getattr(world, whose)}", None
+
+
 SUBJECT_READERS = frozenset(STAFF | {"subject"})
 CASE_READERS = frozenset(STAFF | {"source", "subject"})
 OPS: dict[tuple[str, str], Op] = {
@@ -295,6 +299,8 @@ OPS: dict[tuple[str, str], Op] = {
     ),
     ("GET", "/v1/me/objections"): Op(frozenset({"subject"}), _fixed("/v1/me/objections")),
     ("POST", "/v1/me/objections"): Op(frozenset({"subject"}), _file_my_objection),
+    ("GET", "/v1/me/notices"): Op(frozenset({"subject"}), _fixed("/v1/me/notices")),
+    ("GET", "/v1/notices"): Op(frozenset(STAFF), _notices, True),
     ("GET", "/v1/audit"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit?limit=5")),
     ("GET", "/v1/audit/verify"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit/verify")),
     ("GET", "/v1/audit/checkpoint"): Op(frozenset(EVERYONE), _fixed("/v1/audit/checkpoint")),

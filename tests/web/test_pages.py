@@ -274,3 +274,11 @@ def test_another_site_cannot_post_the_login_form(site: Site, headers: dict[str, 
         follow_redirects=False,
     )
     assert same.status_code == 303 and COOKIE in same.headers["set-cookie"]
+
+
+def test_a_subject_sees_its_notices_on_me(site: Site) -> None:
+    me = site.client("subject").get("/me")
+    assert me.status_code == 200
+    assert "<h2>My notices</h2>" in me.text
+    assert "Flight ban now applies to you" in me.text
+    assert "Respond by" in me.text and "against you" in me.text

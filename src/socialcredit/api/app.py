@@ -26,6 +26,7 @@ from socialcredit.api.routers import (
     lists,
     me,
     measures,
+    notices,
     objections,
     policies,
 )
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         evaluations,
         jobs,
         me,
+        notices,
         objections,
         audit,
     )

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from socialcredit.cli import demo, objections, outcomes, policies, registry, scale, service
+from socialcredit.cli import demo, objections, outcomes, policies, registry, rights, scale, service
 from socialcredit.cli.common import State, err
 from socialcredit.errors import (
     Conflict,
@@ -78,6 +78,7 @@ demo.register(app)
 scale.register(app)
 service.register(app)
 objections.register(app)
+rights.register(app)
 
 
 def main() -> None:

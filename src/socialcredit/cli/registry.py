@@ -72,16 +72,24 @@ def sources_add(
             " (default: any type)."
         ),
     ] = None,
+    retention: Annotated[
+        str | None,
+        typer.Option(
+            help="The longest a negative record of this source may be kept, e.g. 5y; "
+            "`scs rights sweep` purges older ones (default: only the policies' limits)."
+        ),
+    ] = None,
 ) -> None:
     """Register a source. Re-adding an identical source changes nothing."""
     patterns = None if types is None else types.split(",")
     with state(ctx).engine().begin() as conn:
-        source, created = add_source(conn, source_id, kind, name, reliability, patterns)
+        source, created = add_source(conn, source_id, kind, name, reliability, patterns, retention)
     allowed = ", ".join(source.types) if source.types else "any type"
     verb = "registered" if created else "already registered"
+    kept = f"; negative records kept {source.retention_days} days" if source.retention_days else ""
     out.print(
         f"{verb}: {source.id} ({source.kind}, reliability {source.reliability}); "
-        f"may submit {allowed}"
+        f"may submit {allowed}{kept}"
     )
 
 

@@ -211,21 +211,30 @@ def run_server(s: State, host: str, port: int) -> None:
 
     from socialcredit.api import create_app
     from socialcredit.api.bounds import bounded_protocol
+    from socialcredit.rights.sweep import Sweeper
 
     app = create_app(s.settings, s.engine())
+    sweeper = None
+    if s.settings.sweep_interval > 0:  # deadlines, retention and notice delivery
+        sweeper = Sweeper(s.engine(), s.settings, s.settings.sweep_interval)
+        sweeper.start()
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http=bounded_protocol(s.settings.max_head_bytes),  # httptools, with a bounded head
-        log_level="warning",
-        access_log=False,  # every access that matters is in the audit log
-        # Forwarded headers are believed only from SCS_FORWARDED_ALLOW_IPS, by the app itself
-        # (`create_app`), never by uvicorn's own default (which trusts 127.0.0.1).
-        proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http=bounded_protocol(s.settings.max_head_bytes),  # httptools, with a bounded head
+            log_level="warning",
+            access_log=False,  # every access that matters is in the audit log
+            # Forwarded headers are believed only from SCS_FORWARDED_ALLOW_IPS, by the app
+            # itself (`create_app`), never by uvicorn's own default (which trusts 127.0.0.1).
+            proxy_headers=False,
+        )
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from socialcredit.engine import EngineData, Inputs, Outcome, PlanData, evaluate
 from socialcredit.engine.spark import SparkData, check_engine, spark_session
 from socialcredit.errors import InvalidInput
+from socialcredit.rights.notices import Pending, prepare_notices, save_notices
 from socialcredit.settings import Settings
 from socialcredit.store.db import snapshot
 from socialcredit.store.evaluations import save_evaluation
@@ -31,6 +32,7 @@ class RunResult:
     evaluation_id: int
     outcome: Outcome
     seconds: float
+    notices: int = 0  # notices the run made (current runs only; see rights.notices)
 
 
 @dataclass
@@ -91,14 +93,21 @@ def run_evaluations(
         clock = time.perf_counter()
         begun = now()
         outcome = evaluate(data, policy.policy, run.as_of, run.known_at)
+        pending = None
+        if known_at is None:  # a current run: what changed since the one serving now
+            clock_notices = time.perf_counter()
+            with engine.connect() as conn:
+                pending = prepare_notices(conn, data, outcome, now())
+            outcome.timings["notices"] = time.perf_counter() - clock_notices
         clock_store = time.perf_counter()
         evaluation_id = store_outcome(
-            engine, policy, outcome, run.known_at, known_at is None, begun, data.engine
+            engine, policy, outcome, run.known_at, known_at is None, begun, data.engine, pending
         )
         outcome.timings["store"] = time.perf_counter() - clock_store
         seconds = time.perf_counter() - clock
         run.timings[policy.name] = seconds
-        run.results.append(RunResult(policy, evaluation_id, outcome, seconds))
+        made = len(pending.rows) if pending else 0
+        run.results.append(RunResult(policy, evaluation_id, outcome, seconds, made))
     return run
 
 
@@ -121,10 +130,12 @@ def store_outcome(
     current: bool,
     started_at: datetime,
     engine_name: str,
+    pending: Pending | None = None,
 ) -> int:
-    """Store one evaluation's outcome in a transaction of its own; returns its id."""
+    """Store one evaluation's outcome, and the notices it makes, in a transaction of its own;
+    returns its id."""
     with engine.begin() as conn:
-        return save_evaluation(
+        evaluation_id = save_evaluation(
             conn,
             policy,
             outcome,
@@ -134,3 +145,6 @@ def store_outcome(
             finished_at=now(),
             engine=engine_name,
         )
+        if pending is not None:
+            save_notices(conn, pending, evaluation_id)
+        return evaluation_id

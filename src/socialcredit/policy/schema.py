@@ -254,6 +254,12 @@ class Measure(Strict):
     description: str | None = None
 
 
+class Retention(Strict):
+    """How long a negative record may be kept at all (rights/retention.py purges it after)."""
+
+    negative: Days
+
+
 # --- the document ---------------------------------------------------------------------------
 
 
@@ -275,6 +281,7 @@ class Policy(Strict):
     lists: list[ListDef] = Field(default_factory=list)
     measures: list[Measure] = Field(default_factory=list)
     disputes: Disputes = Field(default_factory=Disputes)
+    retention: Retention | None = None
 
     @field_validator("version", mode="before")
     @classmethod

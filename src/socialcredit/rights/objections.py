@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from socialcredit.audit.log import Entry, append
 from socialcredit.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from socialcredit.policy.schema import DEFAULT_DISPUTE_DAYS
+from socialcredit.rights.notices import case_notice
 from socialcredit.sharing.access import (
     may_see_case,
     require_answerer,
@@ -380,6 +381,37 @@ def _resolve(
     ).rowcount
     if done != 1:
         raise Conflict(f"objection {objection_id} was resolved meanwhile; ask again")
+    _tell_subject(conn, objection_id, resolution, at)
+
+
+# What the subject is told when its objection ends (FCRA §611(a)(6): the consumer is told the
+# result), in words; the record is named by its source and id.
+OUTCOME_WORDS = {
+    "verified": "the source checked it and stands by it, so it counts again",
+    "corrected": "the source corrected it; the corrected record counts instead",
+    "retracted": "the source withdrew it; it no longer counts",
+    "suppressed": "nobody verified it by the deadline, so it no longer counts",
+}
+
+
+def _tell_subject(conn: sa.Connection, objection_id: int, resolution: str, at: datetime) -> None:
+    """A case notice to the subject: how its objection ended (through the notices outbox)."""
+    row = conn.execute(
+        sa.select(objections.c.subject_id, objections.c.source_id, records.c.record_id)
+        .join(records, records.c.id == objections.c.record_pk)
+        .where(objections.c.id == objection_id)
+    ).one()
+    record = f"{row.source_id}/{row.record_id}"
+    case_notice(
+        conn,
+        row.subject_id,
+        "objection_resolved",
+        f"objection {objection_id}",
+        f"Your objection to record {record} is resolved: {OUTCOME_WORDS[resolution]}.",
+        {"objection": objection_id, "record": record, "resolution": resolution},
+        adverse=resolution == "verified",
+        created_at=at,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------

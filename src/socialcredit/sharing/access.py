@@ -117,3 +117,9 @@ def may_see_case(principal: Principal, subject_id: int, source_id: str | None) -
     if principal.role == "subject":
         return principal.subject_id == subject_id
     return principal.role == "source" and source_id is not None and principal.source_id == source_id
+
+
+def require_notices(principal: Principal) -> None:
+    """Every subject's notices (`/v1/notices`): staff only. A subject reads its own through
+    `/v1/me/notices` (`require_own`)."""
+    require_role(principal, STAFF, "reading notices")

@@ -13,7 +13,9 @@ from socialcredit.store.bulk import insert_columns
 from socialcredit.store.schema import record_status, records
 from socialcredit.store.types import UTCTimestamp
 
-STATUSES = ("active", "disputed", "retracted", "superseded", "suppressed")
+# `purged`: a retention tombstone (rights/retention.py): the record's value and attrs were
+# cleared because a policy keeps negative records only so long.
+STATUSES = ("active", "disputed", "retracted", "superseded", "suppressed", "purged")
 COLUMNS = (
     "source_id",
     "record_id",

@@ -31,6 +31,9 @@ sources = sa.Table(
     sa.Column("reliability", sa.Float, nullable=False),
     sa.Column("types", JSONDoc, nullable=True),  # list of patterns; NULL = any type
     sa.Column("added_at", UTCTimestamp, nullable=False),
+    # The longest a negative record of this source may be kept, in days (rights/retention.py);
+    # NULL: only the policies' limits apply. Added by migration 0009.
+    sa.Column("retention_days", sa.Integer, nullable=True),
 )
 
 subjects = sa.Table(
@@ -300,4 +303,43 @@ objections = sa.Table(
     sa.Index(None, "subject_id"),
     sa.Index(None, "source_id"),
     sa.Index(None, "resolution", "due_at"),
+)
+
+# --- notices: what changed for a subject between two current evaluations (rights/notices.py) --
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    # The policy and the evaluation that showed the change, and the one it was compared with
+    # (NULL: the policy's first current evaluation). A notice about a case (an objection
+    # answered, an appeal decided: `rights.notices.case_notice`) has none of the three.
+    sa.Column("policy_name", sa.String(64), nullable=True),
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=True),
+    sa.Column("previous_evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=True),
+    # measure_applied | measure_lifted | list_entered | list_exited | tier_changed, or a case's
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("topic", sa.String(64), nullable=False),  # the measure, list, tier, or case
+    sa.Column("adverse", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCTimestamp, nullable=False),
+    sa.Column("body", JSONDoc, nullable=False),  # reasons, factors, since, how to contest
+    sa.Index(None, "subject_id"),
+    sa.Index(None, "evaluation_id"),
+)
+
+notice_outbox = sa.Table(
+    "notice_outbox",
+    metadata,
+    # One delivery of one notice (the outbox pattern: written in the notice's transaction,
+    # drained by `rights.delivery` with retries, never lost when a receiver is down).
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("notice_id", Key, sa.ForeignKey("notices.id"), nullable=False, unique=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCTimestamp, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", UTCTimestamp, nullable=True),
+    sa.Index(None, "state", "next_attempt_at"),
 )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from socialcredit.errors import Conflict, InvalidInput, NotFound
 from socialcredit.policy.patterns import any_match, check_pattern
 from socialcredit.store.schema import sources
-from socialcredit.timeutil import now
+from socialcredit.timeutil import now, parse_duration_days
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -23,6 +23,7 @@ class Source:
     kind: str
     reliability: float
     types: tuple[str, ...] | None  # None: any type
+    retention_days: int | None = None  # the longest a negative record of it may be kept
 
     def may_submit(self, record_type: str) -> bool:
         return self.types is None or any_match(self.types, record_type)
@@ -35,6 +36,7 @@ def _source(row: Any) -> Source:
         row.kind,
         row.reliability,
         tuple(row.types) if row.types is not None else None,
+        row.retention_days,
     )
 
 
@@ -45,6 +47,7 @@ def add_source(
     name: str | None = None,
     reliability: float = 1.0,
     types: list[str] | None = None,
+    retention: str | None = None,
 ) -> tuple[Source, bool]:
     """Register a source; returns (source, created). Re-adding the same source is a no-op."""
     if not re.match(_ID, source_id):
@@ -61,19 +64,26 @@ def add_source(
             reason = check_pattern(pattern)
             if reason:
                 raise InvalidInput("types", reason)
+    retention_days = None
+    if retention is not None:
+        try:
+            retention_days = parse_duration_days(retention)
+        except ValueError as error:
+            raise InvalidInput("retention", str(error)) from None
     wanted = Source(
         source_id,
         name or source_id,
         kind.strip(),
         float(reliability),
         tuple(types) if types is not None else None,
+        retention_days,
     )
     existing = find_source(conn, source_id)
     if existing is not None:
         if existing != wanted:
             differs = [
                 f
-                for f in ("name", "kind", "reliability", "types")
+                for f in ("name", "kind", "reliability", "types", "retention_days")
                 if getattr(existing, f) != getattr(wanted, f)
             ]
             raise Conflict(
@@ -89,6 +99,7 @@ def add_source(
             reliability=wanted.reliability,
             types=list(wanted.types) if wanted.types is not None else None,
             added_at=now(),
+            retention_days=wanted.retention_days,
         )
     )
     return wanted, True

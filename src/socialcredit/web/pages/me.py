@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.rights.notices import list_notices
 from socialcredit.rights.objections import list_objections
 from socialcredit.rights.subject_data import subject_document, subject_records, subject_scores
 from socialcredit.sharing.access import require_own
@@ -32,6 +33,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         standing = subject_scores(conn, subject, standing_first=True)
         records = subject_records(conn, subject, PREVIEW, 0)
         objections = list_objections(conn, who, subject_id=subject.id)
+        notices = list_notices(conn, subject, PREVIEW, 0)
         policies = {
             s["policy"]: get_policy(conn, s["policy"], s["policy_version"]).policy for s in standing
         }
@@ -52,6 +54,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         standing=standing,
         records=records,
         objections=objections,
+        notices=notices,
         figures={f"gauge-{name}": figure for name, figure in gauges.items()},
     )
 
