@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from socialcredit.cli import demo, outcomes, policies, registry, scale, service
+from socialcredit.cli import cases, demo, outcomes, policies, registry, scale, service
 from socialcredit.cli.common import State, err
 from socialcredit.errors import (
     Conflict,
@@ -74,6 +74,7 @@ outcomes.register(app)
 demo.register(app)
 scale.register(app)
 service.register(app)
+cases.register(app)
 
 
 def main() -> None:
