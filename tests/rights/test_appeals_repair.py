@@ -32,7 +32,7 @@ def bans(engine: sa.Engine, evaluation_id: int, who: str) -> list[int]:
 def file(engine: sa.Engine, who: str = DEBTOR, **options: str) -> appeals.Appeal:
     with writing(engine) as conn:
         subject = find_subject(conn, who)
-        cause = find_subject(conn, options.pop("cause")) if "cause" in options else None
+        cause = options.pop("cause", None)
         return appeals.file_appeal(
             conn,
             subject,
@@ -97,6 +97,8 @@ def test_an_open_ended_override_lasts_until_its_cause_changes(
 ) -> None:
     at(0, monkeypatch)
     evaluate(store, settings)
+    child = file(store, CHILD, cause=DEBTOR)  # a collateral decision, named by its cause
+    assert child.cause_subject_id != child.subject_id and child.reasons[-1] == "collateral:guardian"
     decide(store, file(store).id, "override")
     at(1, monkeypatch)
     assert bans(store, evaluate(store, settings), DEBTOR) == []
@@ -142,6 +144,10 @@ def test_bad_appeals_are_refused_and_change_nothing(
         file(store, OTHER)
     with pytest.raises(InvalidInput, match="grounds: is required"):
         file(store, grounds="  ")
+    # Naming a cause that brings no decision, registered or not, gets the same answer.
+    for stranger in (OTHER, "ext:nobody"):
+        with pytest.raises(Conflict, match=f"to ext:child because of {stranger} in the current"):
+            file(store, CHILD, cause=stranger)
     assert count(store, appeal_rows) == 0
     first = file(store)
     with pytest.raises(Conflict, match=f"appeal {first.id} of this decision is still open"):

@@ -12,7 +12,17 @@ from fastapi import FastAPI
 from socialcredit.api import docs, errors
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
-from socialcredit.api.routers import audit, evaluations, ingest, lists, me, measures, policies
+from socialcredit.api.routers import (
+    appeals,
+    audit,
+    evaluations,
+    ingest,
+    lists,
+    me,
+    measures,
+    policies,
+    repair,
+)
 from socialcredit.api.routers import subjects as subject_routes
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
@@ -64,6 +74,8 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     errors.install(api)
     for module in (ingest, subject_routes, measures, lists, policies, evaluations, me, audit):
         api.include_router(module.router)
+    for cases in (appeals, repair):
+        api.include_router(cases.router)
     docs.mount(api)
     # Imported here: the pages import the API's dependencies, so importing them at the top
     # would make `import socialcredit.web` alone circular.

@@ -107,8 +107,7 @@ def appeals_file(
     s = state(ctx)
     with writing(s.engine()) as conn:
         found = find_subject(conn, subject)
-        because = find_subject(conn, cause) if cause else None
-        appeal = appeals.file_appeal(conn, found, policy, measure, grounds, _actor(), because)
+        appeal = appeals.file_appeal(conn, found, policy, measure, grounds, _actor(), cause)
     s.log("appeal.file", f"appeal {appeal.id}: {measure} {found.identifier}")
     err.print(f"appeal filed; a reviewer's decision is due by {appeal.due_at.isoformat()}")
     out.print(appeal.id)

@@ -19,11 +19,12 @@ import sqlalchemy as sa
 
 from socialcredit.engine.overrides import Lifted
 from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.identifiers import parse
 from socialcredit.outcomes.gate import Decision, choose, lifted_now
 from socialcredit.rights.cases import Event, required_text
 from socialcredit.store.evaluations import latest_evaluation, subject_outcome
 from socialcredit.store.policies import get_policy
-from socialcredit.store.registry import Subject, first_identifiers
+from socialcredit.store.registry import Subject, first_identifiers, resolve
 from socialcredit.store.schema import appeals, overrides
 from socialcredit.timeutil import as_utc, format_instant, now
 
@@ -134,13 +135,19 @@ def file_appeal(
     measure: str,
     grounds: str,
     actor: str,
-    cause: Subject | None = None,
+    cause: str | None = None,
 ) -> Appeal:
     """Appeal the decision that puts `measure` of `policy` on `subject` in the policy's current
-    evaluation (the one `cause` brings about, if given; else its own if there is one, else the
-    earliest collateral one, as the gate chooses). Raises NotFound for an unknown policy or
-    measure, Conflict when the measure does not apply or an appeal of it is open."""
+    evaluation (the one the subject `cause` (scheme:value) brings about, if given; else its own
+    if there is one, else the earliest collateral one, as the gate chooses). Raises NotFound for
+    an unknown policy or measure, Conflict when the measure does not apply (the same whether or
+    not `cause` is registered: filing says nothing about other subjects) or an appeal of it is
+    open."""
     text = required_text("grounds", grounds)
+    cause_id = None
+    if cause is not None:
+        canonical = str(parse(cause))
+        cause_id = resolve(conn, [canonical]).get(canonical, 0)  # 0: nobody's id
     stored = get_policy(conn, policy)
     if stored.policy.measure(measure) is None:
         names = ", ".join(m.name for m in stored.policy.measures) or "none"
@@ -152,11 +159,11 @@ def file_appeal(
         for d in subject_outcome(conn, evaluation.id, subject.id).decisions
         if d.measure == measure
         and Lifted(measure, subject.id, d.cause_subject_id, tuple(d.reasons)) not in gone
-        and (cause is None or d.cause_subject_id == cause.id)
+        and (cause_id is None or d.cause_subject_id == cause_id)
     ]
     chosen = choose(found, subject.id)
     if chosen is None:
-        because = f" because of {cause.identifier}" if cause is not None else ""
+        because = f" because of {parse(cause)}" if cause is not None else ""
         raise Conflict(
             f"{measure} does not apply to {subject.identifier}{because} in the current "
             f"evaluation of {stored.name} (as of {format_instant(evaluation.as_of)}); "
