@@ -16,6 +16,7 @@ from socialcredit.sharing.access import require_own
 from socialcredit.store.policies import get_policy
 from socialcredit.store.registry import subject_by_id
 from socialcredit.web import charts
+from socialcredit.web.pages.cases import my_cases
 from socialcredit.web.pages.subjects import PolicyQuery, report_context
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
@@ -30,6 +31,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         subject = subject_by_id(conn, require_own(who))
         standing = subject_scores(conn, subject, standing_first=True)
         records = subject_records(conn, subject, PREVIEW, 0)
+        cases = my_cases(conn, subject.id)
         policies = {
             s["policy"]: get_policy(conn, s["policy"], s["policy_version"]).policy for s in standing
         }
@@ -49,6 +51,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         document=subject_document(subject),
         standing=standing,
         records=records,
+        cases=cases,
         figures={f"gauge-{name}": figure for name, figure in gauges.items()},
     )
 
