@@ -74,3 +74,34 @@ def test_repair_refusals_are_shown_in_words(site: Site) -> None:
     # The demo's subject is not eligible (no credit commitment): the page says which term.
     assert tried.status_code == 409 and 'role="alert"' in tried.text
     assert count(site, repair_applications) == before
+
+
+def test_a_reviewer_decides_from_the_review_pages(site: Site) -> None:
+    subject = site.client("subject")
+    with site.engine.connect() as conn:
+        case = conn.execute(
+            sa.select(sa.func.max(appeals.c.id)).where(appeals.c.status == "open")
+        ).scalar()
+    if case is None:  # this test ran first: file the flight ban's appeal through the form
+        body = {"policy": "national", "measure": "flight_ban", "cause": "", "grounds": "wrong"}
+        filed = subject.post("/me/appeal", data=body, follow_redirects=False)
+        assert filed.status_code == 303, filed.text
+        case = int(filed.headers["location"].rsplit("/", 1)[1])
+    reviewer = site.client("reviewer")
+    queue = reviewer.get("/review")
+    assert queue.status_code == 200 and f"/review/appeals/{case}" in queue.text
+    assert subject.get("/review").status_code == 403
+    page = reviewer.get(f"/review/appeals/{case}")
+    assert page.status_code == 200 and "<legend>Decision</legend>" in page.text
+    blank = reviewer.post(f"/review/appeals/{case}", data={"outcome": "uphold", "note": " "})
+    assert blank.status_code == 422 and "note: is required" in blank.text
+    done = reviewer.post(
+        f"/review/appeals/{case}",
+        data={"outcome": "uphold", "note": "the listing stands"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    shown = subject.get(f"/me/appeals/{case}")
+    assert "the listing stands" in shown.text and "upheld" in shown.text
+    again = reviewer.post(f"/review/appeals/{case}", data={"outcome": "override", "note": "x"})
+    assert again.status_code == 409 and "already decided" in again.text

@@ -286,3 +286,22 @@ def appeal_document(conn: sa.Connection, appeal: Appeal, at: datetime) -> dict[s
         "until": format_instant(appeal.until),
         "timeline": [e.document() for e in appeal.timeline()],
     }
+
+
+def queue_rows(conn: sa.Connection, at: datetime) -> list[dict[str, Any]]:
+    """The open appeals as rows of the reviewers' work queue (`rights.queue.open_cases`), by
+    due date: what, whose, due when, overdue or not, and the page where a reviewer decides."""
+    found = list_appeals(conn, at, "open")
+    names = first_identifiers(conn, {a.subject_id for a in found})
+    return [
+        {
+            "kind": "appeal",
+            "id": a.id,
+            "subject": names.get(a.subject_id),
+            "what": f"appeal of {a.measure} ({a.policy})",
+            "due_at": a.due_at,
+            "overdue": a.overdue(at),
+            "url": f"/review/appeals/{a.id}",
+        }
+        for a in found
+    ]

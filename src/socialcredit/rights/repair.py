@@ -320,3 +320,22 @@ def application_document(
         "exit_record": exit_record,
         "timeline": [e.document() for e in application.timeline()],
     }
+
+
+def queue_rows(conn: sa.Connection, at: datetime) -> list[dict[str, Any]]:
+    """The open repair applications as rows of the reviewers' work queue
+    (`rights.queue.open_cases`), by due date."""
+    found = list_applications(conn, at, "open")
+    names = first_identifiers(conn, {a.subject_id for a in found})
+    return [
+        {
+            "kind": "repair",
+            "id": a.id,
+            "subject": names.get(a.subject_id),
+            "what": f"credit repair: leave {a.list_name} ({a.policy})",
+            "due_at": a.due_at,
+            "overdue": a.overdue(at),
+            "url": f"/review/repair/{a.id}",
+        }
+        for a in found
+    ]

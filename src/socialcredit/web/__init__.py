@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from socialcredit.web import assets
-from socialcredit.web.pages import cases, dashboard, me, public, session, subjects
+from socialcredit.web.pages import cases, dashboard, me, public, review, session, subjects
 from socialcredit.web.render import error_page
 
 API_PATHS = ("/v1", "/docs", "/openapi.json", "/healthz")
@@ -19,7 +19,7 @@ API_PATHS = ("/v1", "/docs", "/openapi.json", "/healthz")
 
 def mount(api: FastAPI) -> None:
     assets.mount(api)
-    for module in (public, session, dashboard, subjects, me, cases):
+    for module in (public, session, dashboard, subjects, me, cases, review):
         api.include_router(module.router)
     _html_not_found(api)
 
