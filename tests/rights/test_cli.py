@@ -70,6 +70,12 @@ def test_appeal_and_override_from_the_command_line(
         "override granted: the measure is lifted",
         "the override ends",
     ]
+    table = ok(settings, "appeals", "list")
+    assert f"{appeal_id} " in table and "overridden" in table and DEBTOR in table
+    shown_table = ok(settings, "appeals", "show", appeal_id)
+    assert "the override ends" in shown_table and "receipt checked" in shown_table
+    bad_format = scs(settings, "appeals", "list", "--format", "xml")
+    assert bad_format.exit_code == 2 and "format: 'xml' is not table or json" in bad_format.output
     assert {"appeal.file", "appeal.list", "appeal.decide", "appeal.read"} <= set(actions(store))
 
 
@@ -92,4 +98,6 @@ def test_repair_from_the_command_line(
     assert "approved" in ok(settings, "repair", "decide", application, "--approve", "--note", "ok")
     evaluate(store, settings)
     assert json.loads(ok(settings, "check", "flight_ban", DEBTOR))["applies"] is False
+    shown = ok(settings, "repair", "show", application)
+    assert "approved" in shown and "rights/repair-" in shown
     assert {"repair.apply", "repair.list", "repair.decide"} <= set(actions(store))
