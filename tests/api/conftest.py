@@ -36,7 +36,7 @@ PACKS = Path(__file__).parents[2] / "src" / "socialcredit" / "policy" / "packs"
 FATHER = "cn-rid:37108219800517011X"  # on the court list: a flight ban of his own
 REP = "cn-rid:371002197501200131"  # far from the father in the relationship graph
 DEMO = ("demo", "--no-serve", "--people", "1500", "--orgs", "120", "--authorities", "5")
-# Every caller the matrix tries: the six roles, nobody, and a revoked key.
+# Every caller the matrix tries: the seven roles, nobody, and a revoked key.
 CALLERS = (
     "admin",
     "operator",
@@ -44,6 +44,7 @@ CALLERS = (
     "relying_party",
     "subject",
     "auditor",
+    "reviewer",
     "anonymous",
     "revoked",
 )
@@ -141,6 +142,7 @@ def mint_keys(engine: sa.Engine, own: str) -> dict[str, str | None]:
             "relying_party": mint(conn, "relying_party", measures=[MEASURE]),
             "subject": mint(conn, "subject", subject=own),
             "auditor": mint(conn, "auditor"),
+            "reviewer": mint(conn, "reviewer"),
             "anonymous": None,
             "revoked": mint(conn, "operator"),
         }

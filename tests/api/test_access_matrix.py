@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +20,30 @@ from httpx2 import Response
 
 from socialcredit.audit.checkpoint import make_checkpoint
 from socialcredit.audit.log import Entry, append_entries
+from socialcredit.ingest.accept import accept_records
+from socialcredit.outcomes.runs import run_evaluations
+from socialcredit.rights import appeals, repair
 from socialcredit.rights import objections as objection_service
 from socialcredit.sharing.keys import PUBLIC_ROLE, Principal
+from socialcredit.store.db import writing
+from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import (
     api_keys,
     evaluations,
     identifiers,
     jobs,
     objections,
+    overrides,
     policies,
     record_status,
     records,
     relationships,
+    repair_applications,
     subjects,
 )
+from socialcredit.store.schema import appeals as appeal_rows
+from socialcredit.store.sources import get_source
+from socialcredit.timeutil import format_instant, now
 from tests.api.conftest import (
     CALLERS,
     MEASURE,
@@ -44,6 +55,7 @@ from tests.api.conftest import (
 )
 
 STAFF = {"admin", "operator"}
+REVIEWERS = frozenset(STAFF | {"reviewer"})
 EVERYONE = set(CALLERS) - {"revoked"}
 PUBLIC_LIST = "dishonest_judgment_debtors"
 
@@ -256,6 +268,110 @@ def _notices(world: World, _: str, whose: str) -> tuple[str, None]:
     return f"/v1/notices?subject={getattr(world, whose)}", None
 
 
+# --- due process: each call finds the case it needs (set up through the services) -----------
+
+SETUP = "test:matrix setup"
+
+
+def _close_open_appeals(world: World) -> int:
+    """Uphold own's open appeals (so that a new one may be filed); returns own's subject id."""
+    with writing(world.engine) as conn:
+        subject = find_subject(conn, world.own)
+        for found in appeals.list_appeals(conn, now(), "open", subject.id):
+            appeals.decide_appeal(conn, found.id, "uphold", "matrix setup", SETUP)
+    return subject.id
+
+
+def _appeal_in(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    _close_open_appeals(world)
+    body = {"policy": "national", "measure": MEASURE, "grounds": "matrix"}
+    return "/v1/appeals", {**body, "subject": world.own}
+
+
+def _my_appeal_in(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    _close_open_appeals(world)
+    return "/v1/me/appeals", {"policy": "national", "measure": MEASURE, "grounds": "matrix"}
+
+
+def _open_appeal(world: World) -> int:
+    """An open appeal of own's flight ban (filed through the service if there is none)."""
+    with writing(world.engine) as conn:
+        subject = find_subject(conn, world.own)
+        found = appeals.list_appeals(conn, now(), "open", subject.id)
+        if found:
+            return found[0].id
+        return appeals.file_appeal(conn, subject, "national", MEASURE, "matrix", SETUP).id
+
+
+def _appeal(world: World, _: str, __: str) -> tuple[str, None]:
+    return f"/v1/appeals/{_open_appeal(world)}", None
+
+
+def _appeal_decision(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    # Upheld, never overridden: own's flight ban must stay for the other tests.
+    return f"/v1/appeals/{_open_appeal(world)}/decision", {"outcome": "uphold", "note": "m"}
+
+
+_REPAIRABLE: set[str] = set()
+
+
+def _make_repairable(world: World) -> None:
+    """Own listed for 400 days on the debtor list, with a credit commitment since: eligible for
+    credit repair under the national pack (a year's listing and a proof after the entry)."""
+    if world.name in _REPAIRABLE:
+        return
+    day = now() - timedelta(days=400)
+    rows = [
+        (1, {"record_id": "matrix-entry", "subject": world.own, "occurred_at": day.isoformat(),
+             "type": "court.dishonest.refuses_to_perform"}),
+    ]  # fmt: skip
+    proof = {"record_id": "matrix-proof", "subject": world.own, "type": "credit.commitment.signed"}
+    proof["occurred_at"] = format_instant(now() - timedelta(days=1)) or ""
+    with writing(world.engine) as conn:
+        accept_records(conn, get_source(conn, "court"), rows, now())
+        accept_records(conn, repair.rights_source(conn), [(1, proof)], now())
+    run_evaluations(world.engine, world.settings, ["national"])
+    _REPAIRABLE.add(world.name)
+
+
+def _close_open_applications(world: World) -> None:
+    _make_repairable(world)
+    with writing(world.engine) as conn:
+        subject = find_subject(conn, world.own)
+        for found in repair.list_applications(conn, now(), "open", subject.id):
+            repair.decide_repair(conn, found.id, False, "matrix setup", SETUP)
+
+
+def _repair_in(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    _close_open_applications(world)
+    body = {"policy": "national", "list": PUBLIC_LIST}
+    return "/v1/repair", {**body, "subject": world.own}
+
+
+def _my_repair_in(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    _close_open_applications(world)
+    return "/v1/me/repair", {"policy": "national", "list": PUBLIC_LIST}
+
+
+def _open_application(world: World) -> int:
+    _make_repairable(world)
+    with writing(world.engine) as conn:
+        subject = find_subject(conn, world.own)
+        found = repair.list_applications(conn, now(), "open", subject.id)
+        if found:
+            return found[0].id
+        return repair.apply_for_repair(conn, subject, "national", PUBLIC_LIST, SETUP).id
+
+
+def _application(world: World, _: str, __: str) -> tuple[str, None]:
+    return f"/v1/repair/{_open_application(world)}", None
+
+
+def _application_decision(world: World, _: str, __: str) -> tuple[str, dict[str, Any]]:
+    # Refused, never approved: own must stay listed for the other tests.
+    return f"/v1/repair/{_open_application(world)}/decision", {"approve": False, "note": "m"}
+
+
 SUBJECT_READERS = frozenset(STAFF | {"subject"})
 CASE_READERS = frozenset(STAFF | {"source", "subject"})
 OPS: dict[tuple[str, str], Op] = {
@@ -306,6 +422,18 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/v1/audit/checkpoint"): Op(frozenset(EVERYONE), _fixed("/v1/audit/checkpoint")),
     ("GET", "/v1/audit/key"): Op(frozenset(EVERYONE), _fixed("/v1/audit/key")),
     ("GET", "/v1/me/audit/proofs"): Op(frozenset({"subject"}), _own_proof),
+    ("POST", "/v1/appeals"): Op(SUBJECT_READERS, _appeal_in),
+    ("GET", "/v1/appeals"): Op(REVIEWERS, _fixed("/v1/appeals?state=open")),
+    ("GET", "/v1/appeals/{appeal_id}"): Op(REVIEWERS | {"subject"}, _appeal),
+    ("POST", "/v1/appeals/{appeal_id}/decision"): Op(REVIEWERS, _appeal_decision),
+    ("GET", "/v1/me/appeals"): Op(frozenset({"subject"}), _fixed("/v1/me/appeals")),
+    ("POST", "/v1/me/appeals"): Op(frozenset({"subject"}), _my_appeal_in),
+    ("POST", "/v1/repair"): Op(SUBJECT_READERS, _repair_in),
+    ("GET", "/v1/repair"): Op(REVIEWERS, _fixed("/v1/repair")),
+    ("GET", "/v1/repair/{application_id}"): Op(REVIEWERS | {"subject"}, _application),
+    ("POST", "/v1/repair/{application_id}/decision"): Op(REVIEWERS, _application_decision),
+    ("GET", "/v1/me/repair"): Op(frozenset({"subject"}), _fixed("/v1/me/repair")),
+    ("POST", "/v1/me/repair"): Op(frozenset({"subject"}), _my_repair_in),
 }
 ROLE_OF = {"anonymous": PUBLIC_ROLE, "revoked": "unknown"}
 
@@ -369,6 +497,9 @@ def stored(world: World) -> dict[str, int]:
                 jobs,
                 objections,
                 record_status,
+                appeal_rows,
+                overrides,
+                repair_applications,
             )
         }
 

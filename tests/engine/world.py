@@ -45,6 +45,7 @@ class World:
     relationships: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
+    overrides: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[str, float] = field(default_factory=lambda: {"src": 1.0})
     make: Callable[[Inputs], PlanData] = EngineData  # the engine (see tests/engine/conftest.py)
 
@@ -123,12 +124,37 @@ class World:
             {"rid": rid, "status": status, "at_us": to_us(at), "seq": len(self.status) + 1}
         )
 
+    def override(
+        self,
+        policy: str,
+        measure: str,
+        sid: int,
+        reasons: list[str],
+        granted: datetime,
+        until: datetime | None = None,
+        cause: int | None = None,
+    ) -> None:
+        """A reviewer lifts `measure` of `policy` from `sid` (because of `cause`, itself when
+        None) for the decision with `reasons`."""
+        self.overrides.append(
+            {
+                "policy": policy,
+                "measure": measure,
+                "sid": sid,
+                "cause_sid": sid if cause is None else cause,
+                "reasons": reasons,
+                "granted_us": to_us(granted),
+                "until_us": to_us(until) if until else None,
+            }
+        )
+
     def inputs(self) -> Inputs:
         return Inputs.from_rows(
             subjects=self.subjects,
             relationships=self.relationships,
             records=self.records,
             status=self.status,
+            overrides=self.overrides,
             sources=[{"source": s, "reliability": r} for s, r in self.sources.items()],
         )
 

@@ -19,6 +19,7 @@ from socialcredit.api.bounds import BodyLimit
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
 from socialcredit.api.routers import (
+    appeals,
     audit,
     evaluations,
     ingest,
@@ -29,6 +30,7 @@ from socialcredit.api.routers import (
     notices,
     objections,
     policies,
+    repair,
 )
 from socialcredit.api.routers import subjects as subject_routes
 from socialcredit.api.throttle import Throttle
@@ -138,6 +140,8 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     )
     for module in modules:
         api.include_router(module.router)
+    for cases in (appeals, repair):
+        api.include_router(cases.router)
     docs.mount(api)
     # Imported here: the pages import the API's dependencies, so importing them at the top
     # would make `import socialcredit.web` alone circular.

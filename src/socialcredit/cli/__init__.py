@@ -14,7 +14,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from socialcredit.cli import demo, objections, outcomes, policies, registry, rights, scale, service
+from socialcredit.cli import (
+    cases,
+    demo,
+    objections,
+    outcomes,
+    policies,
+    registry,
+    rights,
+    scale,
+    service,
+)
 from socialcredit.cli.common import State, err
 from socialcredit.errors import (
     Conflict,
@@ -79,6 +89,7 @@ scale.register(app)
 service.register(app)
 objections.register(app)
 rights.register(app)
+cases.register(app)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from socialcredit.atomic import ROW_GROUP
+from socialcredit.engine.overrides import OVERRIDES
 from socialcredit.engine.ranges import subject_ranges, within
 
 SUBJECTS = pa.schema(
@@ -78,6 +79,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     "status": STATUS,
     "supersessions": SUPERSESSIONS,
 }
+# Tables the plan reads in Python, never registered with an engine: the reviewers' overrides
+# (few rows, human decisions; see engine.overrides). Lake runs have none.
+LOCAL_SCHEMAS: dict[str, pa.Schema] = {"overrides": OVERRIDES}
 
 
 @dataclass(frozen=True)
@@ -99,12 +103,13 @@ class Inputs:
     records: pa.Table
     status: pa.Table
     supersessions: pa.Table = field(default_factory=SUPERSESSIONS.empty_table)
+    overrides: pa.Table = field(default_factory=OVERRIDES.empty_table)
 
     @classmethod
     def from_rows(cls, **tables: Iterable[Mapping[str, Any]]) -> Inputs:
         """Build from lists of dicts (tests and small fixtures); missing tables are empty."""
         out = {}
-        for name, schema in SCHEMAS.items():
+        for name, schema in (SCHEMAS | LOCAL_SCHEMAS).items():
             rows = list(tables.pop(name, []))
             out[name] = pa.Table.from_pylist(rows, schema=schema)
         if tables:
@@ -112,7 +117,7 @@ class Inputs:
         return cls(**out)
 
     def __post_init__(self) -> None:
-        for name, schema in SCHEMAS.items():
+        for name, schema in (SCHEMAS | LOCAL_SCHEMAS).items():
             table = getattr(self, name)
             if not table.schema.equals(schema):
                 object.__setattr__(self, name, table.select(schema.names).cast(schema))

@@ -30,6 +30,7 @@ from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
 from socialcredit.engine.network import Graph, network_graph
 from socialcredit.engine.outcome import Outcome
+from socialcredit.engine.overrides import lifted as lifted_by_overrides
 from socialcredit.engine.ranges import Range, per_range, subject_ranges, within
 from socialcredit.engine.scoring import (
     FIXED,
@@ -446,7 +447,8 @@ class _Plan:
         assert causes_table is not None
         rows = measures_stage.targets(self.data, causes_table, policy, at)
         codes = measures_stage.reason_codes(policy, features, self.typemap.atoms, at)
-        return measures_stage.decode(_only(rows, wanted), causes_table, policy, codes)
+        lifted = lifted_by_overrides(self.data.inputs.overrides, policy.name, at.as_of, at.known_at)
+        return measures_stage.decode(_only(rows, wanted), causes_table, policy, codes, lifted)
 
     def score_rows(
         self, scores: ibis.Table | None, distribution: Distribution, wanted: np.ndarray | None

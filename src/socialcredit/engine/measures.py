@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from socialcredit.engine.conditions import compile_condition
 from socialcredit.engine.data import PlanData
+from socialcredit.engine.overrides import Lifted
 from socialcredit.engine.views import Instant, known_subjects, live_edges
 from socialcredit.policy.schema import HasRecord, Policy
 
@@ -125,6 +126,7 @@ DECISIONS = pa.schema(
 COMBOS = pa.schema(
     [("measure", pa.int64()), ("via", pa.int64()), ("mask", pa.int64()), ("combo", pa.int32())]
 )
+LIFTED = pa.schema([("combo", pa.int32()), ("sid", pa.int64()), ("cause", pa.int64())])
 
 
 def empty_decisions() -> pa.Table:
@@ -133,10 +135,16 @@ def empty_decisions() -> pa.Table:
 
 
 def decode(
-    rows: ibis.Table, causes: ibis.Table, policy: Policy, codes: list[list[str]]
+    rows: ibis.Table,
+    causes: ibis.Table,
+    policy: Policy,
+    codes: list[list[str]],
+    lifted: set[Lifted] | None = None,
 ) -> ibis.Table:
     """The final decision rows, sorted by (measure, sid, cause, via): names, kinds, authorities
-    and reason lists instead of indexes.
+    and reason lists instead of indexes, without the rows the overrides in force lift (`lifted`,
+    see `engine.overrides`: a row goes when its measure, subject, cause and reason list are an
+    override's).
 
     Millions of rows share a few (measure, via, mask) combinations: the distinct (measure,
     mask) of the cause rows are decoded once in Python, each row is joined to its
@@ -159,6 +167,10 @@ def decode(
             reasons.append([*listed, COLLATERAL[via]] if via in COLLATERAL else listed)
     combos = ibis.memtable(pa.Table.from_pylist(keys, schema=COMBOS))
     joined = rows.join(combos, ["measure", "via", "mask"])
+    gone = _lifted_rows(lifted or set(), names, reasons)
+    if gone:
+        lifted_table = ibis.memtable(pa.Table.from_pylist(gone, schema=LIFTED))
+        joined = joined.anti_join(lifted_table, ["combo", "sid", "cause"])
     ordered = joined.order_by("measure", "sid", "cause", "via")
     combo = ordered["combo"]
 
@@ -177,3 +189,18 @@ def decode(
         since_us=ordered["since"].cast("int64"),
         reasons=pick(reasons, "array<string>"),
     )
+
+
+def _lifted_rows(
+    lifted: set[Lifted], names: list[str], reasons: list[list[str]]
+) -> list[dict[str, int]]:
+    """The (combo, sid, cause) of each lifted row: its combination is the one with the
+    override's measure and exact reason list (decoded once, in Python, like the names)."""
+    combos: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for combo, (name, listed) in enumerate(zip(names, reasons, strict=True)):
+        combos.setdefault((name, tuple(listed)), []).append(combo)
+    return [
+        {"combo": combo, "sid": row.sid, "cause": row.cause_sid}
+        for row in sorted(lifted, key=lambda r: (r.measure, r.sid, r.cause_sid, r.reasons))
+        for combo in combos.get((row.measure, row.reasons), [])
+    ]

@@ -5,6 +5,10 @@ score or the records behind it.
 `check_measure` reads the store for one question (the CLI). `GateIndex` holds the decisions
 of the current evaluations in memory for the service, which answers thousands of checks a
 second; both build the answer with `answer()`, so they cannot disagree.
+
+Both honour the reviewers' overrides granted after the evaluation was run, with the engine's
+own predicate (`engine.overrides`): an override granted now answers at the gate within the
+index's refresh, before the next evaluation writes it into the decisions.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from socialcredit.engine.overrides import Lifted, lifted
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.identifiers import parse
 from socialcredit.outcomes.publish import mask
@@ -31,8 +36,9 @@ from socialcredit.store.evaluations import (
 )
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.registry import find_subject, first_identifiers, resolve
-from socialcredit.store.schema import decisions, identifiers, policies, subjects
-from socialcredit.timeutil import format_instant
+from socialcredit.store.schema import decisions, identifiers, overrides, policies, subjects
+from socialcredit.store.snapshot import load_overrides
+from socialcredit.timeutil import format_instant, to_us
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,12 @@ def check_measure(
     stored = policy_with_measure(conn, measure, policy)
     subject = find_subject(conn, identifier)
     evaluation = evaluation_for(conn, stored.name, evaluation_id)
+    gone = lifted_now(conn, evaluation)
     found = [
         Decision(d.cause_subject_id, d.since, tuple(d.reasons))
         for d in subject_outcome(conn, evaluation.id, subject.id).decisions
         if d.measure == measure
+        and Lifted(measure, subject.id, d.cause_subject_id, tuple(d.reasons)) not in gone
     ]
     chosen = choose(found, subject.id)
     cause = None
@@ -94,6 +102,17 @@ def check_measure(
         cause = cause_names(conn, [chosen.cause_subject_id])[chosen.cause_subject_id]
     label = f"{stored.name} {evaluation.policy_version}"
     return answer(measure, str(parse(identifier)), label, evaluation.as_of, chosen, cause)
+
+
+def lifted_now(conn: sa.Connection, evaluation: Evaluation) -> set[Lifted]:
+    """The decision rows of `evaluation` that the overrides in the store lift at its as_of
+    (all of them known: the ones granted since it ran too)."""
+    return lifted(load_overrides(conn), evaluation.policy_name, to_us(evaluation.as_of), None)
+
+
+def overrides_seen(conn: sa.Connection) -> int:
+    """The newest override's id (0: none): a new one makes the index reload its answers."""
+    return int(conn.execute(sa.select(sa.func.max(overrides.c.id))).scalar() or 0)
 
 
 def cause_names(conn: sa.Connection, subject_ids: Iterable[int]) -> dict[int, str]:
@@ -134,6 +153,7 @@ class _Measure:
     label: str
     evaluation: Evaluation
     policies_seen: int  # max(policies.id) when resolved: a new policy version re-resolves
+    overrides_seen: int  # max(overrides.id) when loaded: a new override reloads the answers
     answers: dict[int, tuple[Decision, str | None]]  # subject id -> chosen decision, cause name
     bodies: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # asked -> it, JSON
     checked: float = 0.0  # monotonic time the evaluation was last confirmed current
@@ -203,7 +223,12 @@ class GateIndex:
             return entry
         with self._lock, self.engine.connect() as conn:
             newest_policy = conn.execute(sa.select(sa.func.max(policies.c.id))).scalar() or 0
-            if entry is not None and entry.policies_seen == newest_policy:
+            newest_override = overrides_seen(conn)
+            if (
+                entry is not None
+                and entry.policies_seen == newest_policy
+                and entry.overrides_seen == newest_override
+            ):
                 current = latest_evaluation_id(conn, entry.policy)
                 if current == entry.evaluation.id:
                     entry.checked = time.monotonic()
@@ -215,7 +240,8 @@ class GateIndex:
                 f"{stored.name} {evaluation.policy_version}",
                 evaluation,
                 newest_policy,
-                _answers(conn, evaluation.id, measure),
+                newest_override,
+                _answers(conn, evaluation, measure),
                 checked=time.monotonic(),
             )
             self._measures[(measure, policy)] = entry
@@ -223,15 +249,18 @@ class GateIndex:
 
 
 def _answers(
-    conn: sa.Connection, evaluation_id: int, measure: str
+    conn: sa.Connection, evaluation: Evaluation, measure: str
 ) -> dict[int, tuple[Decision, str | None]]:
     by_subject: dict[int, list[Decision]] = {}
     rows = conn.execute(
         sa.select(decisions.c.subject_id, decisions.c.cause_subject_id, decisions.c.since)
         .add_columns(decisions.c.reasons)
-        .where(decisions.c.evaluation_id == evaluation_id, decisions.c.measure == measure)
+        .where(decisions.c.evaluation_id == evaluation.id, decisions.c.measure == measure)
     )
+    gone = lifted_now(conn, evaluation)
     for r in rows:
+        if Lifted(measure, r.subject_id, r.cause_subject_id, tuple(r.reasons)) in gone:
+            continue
         by_subject.setdefault(r.subject_id, []).append(
             Decision(r.cause_subject_id, r.since, tuple(r.reasons))
         )

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from socialcredit.policy.patterns import check_pattern
+from socialcredit.policy.patterns import any_match, check_pattern, check_type
 from socialcredit.timeutil import parse_duration_days
 
 SubjectKind = Literal["person", "organization", "authority"]
@@ -123,6 +123,27 @@ class Tier(Strict):
     min: int
 
 
+def _record_type(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a record type")
+    reason = check_type(value)
+    if reason:
+        raise ValueError(reason)
+    return value
+
+
+RecordType = Annotated[str, BeforeValidator(_record_type)]
+
+
+class Repair(Strict):
+    """Credit repair terms of a list: a subject listed for at least `min_time`, holding an active
+    record of a `proof` type dated after its entry, may apply; approval writes an `exit` record."""
+
+    min_time: Days
+    proof: list[TypePattern] = Field(min_length=1)
+    exit: RecordType
+
+
 class ListDef(Strict):
     name: Slug
     kind: Literal["black", "red"]
@@ -131,6 +152,7 @@ class ListDef(Strict):
     exit: list[TypePattern] = Field(default_factory=list)
     duration: Days
     description: str | None = None
+    repair: Repair | None = None
 
 
 # --- conditions -----------------------------------------------------------------------------
@@ -403,6 +425,15 @@ def reference_problems(p: Policy) -> list[tuple[str, str]]:
         if len(leaves) > MAX_CONDITIONS:
             out.append(
                 (f"measures[{i}].when", f"has {len(leaves)} conditions; at most {MAX_CONDITIONS}")
+            )
+    for i, listed in enumerate(p.lists):
+        if listed.repair is not None and not any_match(listed.exit, listed.repair.exit):
+            out.append(
+                (
+                    f"lists[{i}].repair.exit",
+                    f"{listed.repair.exit!r} is not one of the list's exit types "
+                    f"({', '.join(listed.exit) or 'none'}): approval would not take anyone off",
+                )
             )
     list_names = {x.name for x in p.lists}
     tier_names = {t.name for t in p.tiers}

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from socialcredit.rights import appeals, repair
 from socialcredit.store.registry import first_identifiers
 from socialcredit.store.schema import objections, records
 
@@ -27,6 +28,20 @@ class Case:
 def open_cases(conn: sa.Connection, at: datetime) -> list[Case]:
     """Every open case, soonest due first (ties by kind and id)."""
     cases = _objections(conn, at)
+    for rows in (appeals.queue_rows(conn, at), repair.queue_rows(conn, at)):
+        cases += [
+            Case(
+                kind=r["kind"],
+                id=r["id"],
+                subject=r["subject"],
+                about=r["what"],
+                filed_at=r["filed_at"],
+                due_at=r["due_at"],
+                overdue=r["overdue"],
+                href=r["url"],
+            )
+            for r in rows
+        ]
     return sorted(cases, key=lambda c: (c.due_at, c.kind, c.id))
 
 

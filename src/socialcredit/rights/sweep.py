@@ -26,7 +26,8 @@ import sqlalchemy as sa
 
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.outcomes.runs import run_evaluations
-from socialcredit.rights import objections
+from socialcredit.rights import appeals, objections, repair
+from socialcredit.rights.appeals import overrides_ended
 from socialcredit.rights.delivery import Send, deliver_due, webhook
 from socialcredit.rights.retention import purge_expired
 from socialcredit.settings import Settings
@@ -53,6 +54,9 @@ class SweepStep:
 STEPS: tuple[SweepStep, ...] = (
     SweepStep("records_purged", purge_expired, True),
     SweepStep("objections_suppressed", objections.resolve_overdue, True),
+    SweepStep("appeals_overdue", appeals.resolve_overdue, False),  # counted, never decided
+    SweepStep("repair_overdue", repair.resolve_overdue, False),
+    SweepStep("overrides_ended", overrides_ended, True),
 )
 
 

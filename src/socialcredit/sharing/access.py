@@ -12,6 +12,10 @@
 |               | and follow objections to its own records                                 |
 | auditor       | read only: the audit log, policies, evaluations, dashboards (aggregates) |
 | public        | the lists a policy declares public                                       |
+| reviewer      | human review: read every appeal and repair application, and decide them  |
+
+Appeals and repair applications are filed by the subject (its own key) or by staff on its
+behalf; staff and reviewers read them all, a subject only its own; reviewers and staff decide.
 
 Checks run before any lookup, so a refusal never tells whether a subject exists.
 """
@@ -24,6 +28,8 @@ from socialcredit.sharing.keys import PUBLIC_ROLE, Principal
 
 STAFF = ("admin", "operator")
 OVERSIGHT = ("admin", "operator", "auditor")
+# Human review (GDPR Art. 22): the role may be given to operators' own keys, or kept apart.
+REVIEWERS = ("admin", "operator", "reviewer")
 
 
 def require_role(principal: Principal, roles: tuple[str, ...], action: str) -> None:
@@ -123,3 +129,18 @@ def require_notices(principal: Principal) -> None:
     """Every subject's notices (`/v1/notices`): staff only. A subject reads its own through
     `/v1/me/notices` (`require_own`)."""
     require_role(principal, STAFF, "reading notices")
+
+
+def require_reviewer(principal: Principal, action: str) -> None:
+    """Reading the review queue and deciding appeals and repair applications."""
+    require_role(principal, REVIEWERS, action)
+
+
+def require_case(principal: Principal, case_subject_id: int, action: str) -> None:
+    """Reading one appeal or repair application: its subject, or a reviewer. A subject asking
+    about another's case is refused before anything about the case is said."""
+    if principal.role == "subject":
+        if principal.subject_id != case_subject_id:
+            raise Forbidden(f"a subject key may read only its own cases ({action})")
+        return
+    require_reviewer(principal, action)

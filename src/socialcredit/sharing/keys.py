@@ -27,7 +27,7 @@ from socialcredit.store.schema import api_keys, identifiers
 from socialcredit.store.sources import get_source
 from socialcredit.timeutil import now
 
-ROLES = ("admin", "operator", "source", "relying_party", "subject", "auditor")
+ROLES = ("admin", "operator", "source", "relying_party", "subject", "auditor", "reviewer")
 PUBLIC_ROLE = "public"
 _PREFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read aloud without doubt
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()

@@ -343,3 +343,68 @@ notice_outbox = sa.Table(
     sa.Column("delivered_at", UTCTimestamp, nullable=True),
     sa.Index(None, "state", "next_attempt_at"),
 )
+
+# --- due process: appeals of decisions, overrides, credit repair ----------------------------
+
+appeals = sa.Table(
+    "appeals",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("policy_name", sa.String(64), nullable=False),
+    sa.Column("measure", sa.String(64), nullable=False),
+    sa.Column("cause_subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    # The appealed decision as it stood when the appeal was filed: its reason codes (an
+    # override lifts exactly this cause), since, and the evaluation it came from.
+    sa.Column("reasons", JSONDoc, nullable=False),
+    sa.Column("since", UTCTimestamp, nullable=False),
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=False),
+    sa.Column("grounds", sa.Text, nullable=False),
+    sa.Column("filed_at", UTCTimestamp, nullable=False),
+    sa.Column("filed_by", sa.String(200), nullable=False),
+    sa.Column("due_at", UTCTimestamp, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | upheld | overridden
+    sa.Column("decided_at", UTCTimestamp, nullable=True),
+    sa.Column("decided_by", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index(None, "subject_id"),
+    sa.Index(None, "status", "due_at"),
+)
+
+overrides = sa.Table(
+    "overrides",
+    metadata,
+    # A reviewer's decision that a measure does not apply to a subject: data that `evaluate`
+    # and the gate read (engine.overrides), never a filter on an answer. Never edited.
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("policy_name", sa.String(64), nullable=False),
+    sa.Column("measure", sa.String(64), nullable=False),
+    sa.Column("cause_subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("reasons", JSONDoc, nullable=False),
+    sa.Column("granted_at", UTCTimestamp, nullable=False),
+    sa.Column("until", UTCTimestamp, nullable=True),  # NULL: until its cause changes
+    sa.Column("appeal_id", Key, sa.ForeignKey("appeals.id"), nullable=False),
+    sa.Index(None, "policy_name"),
+)
+
+repair_applications = sa.Table(
+    "repair_applications",
+    metadata,
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), nullable=False),
+    sa.Column("policy_name", sa.String(64), nullable=False),
+    sa.Column("list_name", sa.String(64), nullable=False),
+    sa.Column("listed_since", UTCTimestamp, nullable=False),
+    sa.Column("proof_record_pk", Key, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("filed_at", UTCTimestamp, nullable=False),
+    sa.Column("filed_by", sa.String(200), nullable=False),
+    sa.Column("due_at", UTCTimestamp, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | approved | refused
+    sa.Column("decided_at", UTCTimestamp, nullable=True),
+    sa.Column("decided_by", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("exit_record_pk", Key, sa.ForeignKey("records.id"), nullable=True),
+    sa.Index(None, "subject_id"),
+    sa.Index(None, "status", "due_at"),
+)

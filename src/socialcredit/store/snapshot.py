@@ -10,8 +10,16 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from socialcredit.engine.data import RECORDS, RELATIONSHIPS, SOURCES, STATUS, SUBJECTS, Inputs
+from socialcredit.engine.overrides import OVERRIDES
 from socialcredit.store.bulk import read_arrow
-from socialcredit.store.schema import record_status, records, relationships, sources, subjects
+from socialcredit.store.schema import (
+    overrides,
+    record_status,
+    records,
+    relationships,
+    sources,
+    subjects,
+)
 from socialcredit.store.types import epoch_us
 
 _CHUNK = 5_000
@@ -23,7 +31,8 @@ def load_inputs(conn: sa.Connection) -> Inputs:
 
 
 def load_registry(conn: sa.Connection) -> Inputs:
-    """Subjects, relationships, sources and the record status log; no records."""
+    """Subjects, relationships, sources, the record status log and the reviewers' overrides;
+    no records."""
     d = conn.dialect
     subject_q = sa.select(
         subjects.c.id,
@@ -55,6 +64,38 @@ def load_registry(conn: sa.Connection) -> Inputs:
         sources=read_arrow(conn, source_q, SOURCES),
         records=RECORDS.empty_table(),
         status=read_arrow(conn, status_q, STATUS),
+        overrides=load_overrides(conn),
+    )
+
+
+def load_overrides(conn: sa.Connection) -> pa.Table:
+    """The reviewers' overrides (engine.overrides.OVERRIDES), oldest first."""
+    d = conn.dialect
+    rows = conn.execute(
+        sa.select(
+            overrides.c.policy_name,
+            overrides.c.measure,
+            overrides.c.subject_id,
+            overrides.c.cause_subject_id,
+            overrides.c.reasons,
+            epoch_us(overrides.c.granted_at, d).label("granted_us"),
+            epoch_us(overrides.c.until, d).label("until_us"),
+        ).order_by(overrides.c.id)
+    ).all()
+    return pa.Table.from_pylist(
+        [
+            {
+                "policy": r.policy_name,
+                "measure": r.measure,
+                "sid": r.subject_id,
+                "cause_sid": r.cause_subject_id,
+                "reasons": list(r.reasons),
+                "granted_us": int(r.granted_us),
+                "until_us": None if r.until_us is None else int(r.until_us),
+            }
+            for r in rows
+        ],
+        schema=OVERRIDES,
     )
 
 

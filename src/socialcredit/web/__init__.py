@@ -12,7 +12,17 @@ from starlette.responses import Response
 
 from socialcredit.api.errors import allowed_methods
 from socialcredit.web import assets
-from socialcredit.web.pages import dashboard, me, objections, public, queue, session, subjects
+from socialcredit.web.pages import (
+    cases,
+    dashboard,
+    me,
+    objections,
+    public,
+    queue,
+    review,
+    session,
+    subjects,
+)
 from socialcredit.web.render import error_page
 
 API_PATHS = ("/v1", "/docs", "/openapi.json", "/healthz")
@@ -20,7 +30,7 @@ API_PATHS = ("/v1", "/docs", "/openapi.json", "/healthz")
 
 def mount(api: FastAPI) -> None:
     assets.mount(api)
-    for module in (public, session, dashboard, subjects, me, objections, queue):
+    for module in (public, session, dashboard, subjects, me, objections, queue, cases, review):
         api.include_router(module.router)
     _html_not_found(api)
 

@@ -18,6 +18,7 @@ from socialcredit.sharing.access import require_own
 from socialcredit.store.policies import get_policy
 from socialcredit.store.registry import subject_by_id
 from socialcredit.web import charts
+from socialcredit.web.pages.cases import my_cases
 from socialcredit.web.pages.subjects import PolicyQuery, report_context
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
@@ -34,6 +35,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         records = subject_records(conn, subject, PREVIEW, 0)
         objections = list_objections(conn, who, subject_id=subject.id)
         notices = list_notices(conn, subject, PREVIEW, 0)
+        cases = my_cases(conn, subject.id)
         policies = {
             s["policy"]: get_policy(conn, s["policy"], s["policy_version"]).policy for s in standing
         }
@@ -55,6 +57,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         records=records,
         objections=objections,
         notices=notices,
+        cases=cases,
         figures={f"gauge-{name}": figure for name, figure in gauges.items()},
     )
 

@@ -37,6 +37,8 @@ def home_of(who: Principal) -> str | None:
         return "/dashboard"
     if who.role == "subject":
         return "/me"
+    if who.role == "reviewer":
+        return "/review"
     return None
 
 

@@ -13,7 +13,7 @@ from alembic import op
 from socialcredit.store.types import JSONDoc, Key, UTCTimestamp
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

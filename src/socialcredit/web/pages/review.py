@@ -1,0 +1,162 @@
+"""Human review in the browser: the open appeals and repair applications by due date, and one
+page per case where a reviewer decides. The same services and rules as `/v1/appeals` and
+`/v1/repair` (`require_reviewer`), audited the same way; forms only from this site.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Path, Request
+from starlette.responses import RedirectResponse, Response
+
+from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.errors import Conflict, InvalidInput
+from socialcredit.rights import appeals, repair
+from socialcredit.rights.cases import MAX_TEXT, open_case
+from socialcredit.sharing.access import require_reviewer
+from socialcredit.store.db import writing
+from socialcredit.timeutil import now, parse_instant
+from socialcredit.web.pages.session import same_site
+from socialcredit.web.render import PURPOSE, PageRoute, page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+CaseId = Annotated[int, Path(ge=1, le=2**62)]
+Note = Annotated[str, Form(max_length=MAX_TEXT)]
+
+
+@router.get("/review")
+def review(request: Request, svc: Svc, who: PageCaller) -> Response:
+    require_reviewer(who, "the review queue")
+    at = now()
+    with svc.engine.connect() as conn:
+        rows = appeals.queue_rows(conn, at) + repair.queue_rows(conn, at)
+    rows.sort(key=lambda r: (r["due_at"], r["kind"], r["id"]))
+    svc.log(who, "review.queue", f"{len(rows)} open cases", PURPOSE)
+    return page(request, "review.html", who, title="Cases to review", nav="review", rows=rows)
+
+
+def _appeal_page(
+    request: Request, svc: Svc, who: Any, appeal_id: int, message: str | None, status: int = 200
+) -> Response:
+    found = open_case(
+        svc.engine, svc.log, who, appeals.get_appeal, appeal_id, "appeal.read", PURPOSE
+    )
+    with svc.engine.connect() as conn:
+        document = appeals.appeal_document(conn, found, now())
+    return page(
+        request,
+        "review_case.html",
+        who,
+        status,
+        title=f"Appeal {found.id}",
+        nav="review",
+        kind="appeal",
+        case=document,
+        message=message,
+        limit=MAX_TEXT,
+        rows=[
+            ("Subject", document["subject"]),
+            ("Measure", f"{document['measure']} ({document['policy']})"),
+            ("Why it applies", ", ".join(document["reasons"])),
+            ("Because of", document["cause_subject"] or "the subject's own records"),
+            ("Since", document["since"]),
+            ("Grounds", document["grounds"]),
+            ("Status", document["status"]),
+        ],
+    )
+
+
+@router.get("/review/appeals/{appeal_id}")
+def review_appeal(request: Request, svc: Svc, who: PageCaller, appeal_id: CaseId) -> Response:
+    require_reviewer(who, "deciding appeals")
+    return _appeal_page(request, svc, who, appeal_id, None)
+
+
+@router.post("/review/appeals/{appeal_id}")
+def decide_appeal(
+    request: Request,
+    svc: Svc,
+    who: PageCaller,
+    appeal_id: CaseId,
+    outcome: Annotated[Literal["uphold", "override"], Form()],
+    note: Note = "",
+    until: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    same_site(request)
+    require_reviewer(who, "deciding appeals")
+    try:
+        ends: datetime | None = parse_instant(until, "until") if until.strip() else None
+        with writing(svc.engine) as conn:
+            decided = appeals.decide_appeal(conn, appeal_id, outcome, note, who.name, ends)
+    except (InvalidInput, Conflict) as error:
+        status = 422 if isinstance(error, InvalidInput) else 409
+        return _appeal_page(request, svc, who, appeal_id, error.message, status)
+    svc.log(who, "appeal.decide", f"appeal {decided.id}: {decided.status}", PURPOSE)
+    return RedirectResponse(f"/review/appeals/{decided.id}", status_code=303)
+
+
+def _repair_page(
+    request: Request,
+    svc: Svc,
+    who: Any,
+    application_id: int,
+    message: str | None,
+    status: int = 200,
+) -> Response:
+    found = open_case(
+        svc.engine, svc.log, who, repair.get_application, application_id, "repair.read", PURPOSE
+    )
+    with svc.engine.connect() as conn:
+        document = repair.application_document(conn, found, now())
+    return page(
+        request,
+        "review_case.html",
+        who,
+        status,
+        title=f"Repair application {found.id}",
+        nav="review",
+        kind="repair",
+        case=document,
+        message=message,
+        limit=MAX_TEXT,
+        rows=[
+            ("Subject", document["subject"]),
+            ("List", f"{document['list']} ({document['policy']})"),
+            ("On the list since", document["listed_since"]),
+            ("Proof", f"{document['proof']['type']} ({document['proof']['record']})"),
+            ("Status", document["status"]),
+        ],
+    )
+
+
+@router.get("/review/repair/{application_id}")
+def review_application(
+    request: Request, svc: Svc, who: PageCaller, application_id: CaseId
+) -> Response:
+    require_reviewer(who, "deciding repair applications")
+    return _repair_page(request, svc, who, application_id, None)
+
+
+@router.post("/review/repair/{application_id}")
+def decide_application(
+    request: Request,
+    svc: Svc,
+    who: PageCaller,
+    application_id: CaseId,
+    outcome: Annotated[Literal["approve", "refuse"], Form()],
+    note: Note = "",
+) -> Response:
+    same_site(request)
+    require_reviewer(who, "deciding repair applications")
+    try:
+        with writing(svc.engine) as conn:
+            decided = repair.decide_repair(
+                conn, application_id, outcome == "approve", note, who.name
+            )
+    except (InvalidInput, Conflict) as error:
+        status = 422 if isinstance(error, InvalidInput) else 409
+        return _repair_page(request, svc, who, application_id, error.message, status)
+    svc.log(who, "repair.decide", f"repair {decided.id}: {decided.status}", PURPOSE)
+    return RedirectResponse(f"/review/repair/{decided.id}", status_code=303)
