@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from socialcredit.errors import Conflict, InvalidInput, NotFound
 from socialcredit.outcomes.gate import GateIndex, check_measure
 from socialcredit.rights import appeals, repair
+from socialcredit.rights.notices import list_notices
+from socialcredit.rights.sweep import sweep
 from socialcredit.settings import Settings
 from socialcredit.store.db import writing
 from socialcredit.store.evaluations import latest_evaluation, subject_outcome
@@ -250,3 +252,28 @@ def test_a_refused_repair_writes_nothing(
     assert (refused.status, refused.exit_record_pk) == ("refused", None)
     assert count(store, records) == before
     assert bans(store, evaluate(store, settings), DEBTOR)
+
+
+def test_the_sweep_reapplies_a_measure_when_its_override_ends_and_tells_the_subject(
+    store: sa.Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at(0, monkeypatch)
+    first = evaluate(store, settings)
+    debtor = bans(store, first, DEBTOR)
+    decide(store, file(store).id, "override", until=T0 + timedelta(days=10))
+    at(1, monkeypatch)
+    assert bans(store, evaluate(store, settings), DEBTOR) == []
+    with store.connect() as conn:
+        assert appeals.overrides_ended(conn, T0 + timedelta(days=9, hours=23)) == 0
+    # A day before its end the sweep has nothing to do; on its end it re-evaluates.
+    early = sweep(store, settings, at(9.9, monkeypatch))
+    assert early.counts["overrides_ended"] == 0 and early.evaluations == []
+    done = sweep(store, settings, at(10, monkeypatch))
+    assert done.counts["overrides_ended"] == 1 and len(done.evaluations) == 1
+    assert bans(store, done.evaluations[0], DEBTOR) == debtor
+    with store.connect() as conn:
+        subject = find_subject(conn, DEBTOR)
+        told = list_notices(conn, subject)["notices"]
+        # a second sweep at the same instant finds nothing more to do
+        assert appeals.overrides_ended(conn, T0 + timedelta(days=10)) == 0
+    assert told[0]["kind"] == "measure_applied" and told[0]["topic"] == "flight_ban"
