@@ -33,6 +33,10 @@ def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
         "sesame 2026.1",
         "dishonest_judgment_debtors",
         "flight_ban",
+        "Due process",  # the tour: one objection, one appeal, the notices
+        "the source answered verified",
+        "awaits a reviewer",
+        "now applies to you",
         "Try next",
     ):
         assert expected in summary

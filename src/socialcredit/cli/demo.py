@@ -19,8 +19,10 @@ from socialcredit.errors import InvalidInput
 from socialcredit.outcomes.runs import Run
 from socialcredit.simulate.demo import DemoResult, demo_keys, run_demo, tour_subject
 from socialcredit.simulate.population import CityConfig
+from socialcredit.simulate.tour import Tour
 from socialcredit.store.db import reset_store
 from socialcredit.store.registry import first_identifiers
+from socialcredit.timeutil import format_instant
 
 
 def register(app: typer.Typer) -> None:
@@ -156,7 +158,9 @@ def print_summary(result: DemoResult, conn: sa.Connection) -> None:
         )
     for r in run.results:
         _print_policy(r.outcome)
-    _print_tour(run, conn)
+    if result.tour is not None:
+        _print_due_process(result.tour)
+    _print_tour(run, conn, result.tour)
 
 
 def _print_policy(outcome: Outcome) -> None:
@@ -188,7 +192,31 @@ def _print_policy(outcome: Outcome) -> None:
         out.print(measures)
 
 
-def _print_tour(run: Run, conn: sa.Connection) -> None:
+def _print_due_process(tour: Tour) -> None:
+    """The tour's person contested a record, appealed the flight ban, and was told."""
+    out.rule("Due process")
+    o = tour.objection
+    out.print(
+        f"{tour.subject} objected to record {o['record']} (objection {o['id']}); the source "
+        f"answered [bold]{o['state']}[/]: {o.get('note') or 'no note'}",
+        soft_wrap=True,
+    )
+    a = tour.appeal
+    if a is not None:
+        state = "awaits a reviewer" if a.status == "open" else a.status
+        out.print(
+            f"appeal {a.id} of {a.measure} ({a.policy}) {state}; a person decides by "
+            f"{format_instant(a.due_at)}",
+            soft_wrap=True,
+        )
+    out.print(f"notices to {tour.subject} (newest first):", soft_wrap=True)
+    for n in tour.notices[:4]:
+        respond = (n.get("contest") or {}).get("respond_by")
+        tail = f"; respond by {respond[:10]}" if respond else ""
+        out.print(f"  {n['created_at'][:10]} {n['headline']}{tail}", soft_wrap=True)
+
+
+def _print_tour(run: Run, conn: sa.Connection, tour: Tour | None = None) -> None:
     """Suggest the tour's next commands, about a person the demo put under a flight ban."""
     out.rule("Try next")
     name = _tour_name(run, conn)
@@ -197,5 +225,14 @@ def _print_tour(run: Run, conn: sa.Connection) -> None:
             out.print(f"  scs explain {name} --policy sesame")
         out.print(f"  scs check flight_ban {name}")
         out.print(f"  scs explain {name} --policy national")
+    if tour is not None:
+        out.print(f"  scs objections show {tour.objection['id']}")
+        if tour.appeal is not None and tour.appeal.status == "open":
+            out.print(
+                f'  scs appeals decide {tour.appeal.id} --override --note "paid in full"',
+                soft_wrap=True,
+            )
+        out.print(f"  scs notices list --subject {tour.subject}")
+        out.print("  scs rights sweep")
     out.print("  scs scores export --policy sesame --out sesame.csv")
     out.print("  scs policy lint")

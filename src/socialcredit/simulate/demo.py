@@ -30,6 +30,7 @@ from socialcredit.settings import Settings
 from socialcredit.sharing.keys import create_key
 from socialcredit.simulate.population import CityConfig, build_city
 from socialcredit.simulate.records import SOURCES, generate_records
+from socialcredit.simulate.tour import Tour, due_process_tour
 from socialcredit.store.db import init_store
 from socialcredit.store.policies import add_policy
 from socialcredit.store.sources import add_source
@@ -45,6 +46,7 @@ class DemoResult:
     steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
     reports: list[Report] = field(default_factory=list)
     run: Run | None = None
+    tour: Tour | None = None  # the due-process tour of the person the tour follows
 
 
 def write_city_files(config: CityConfig, folder: Path) -> dict[str, Path]:
@@ -114,6 +116,11 @@ def run_demo(
     as_of = datetime(config.until.year, config.until.month, config.until.day, tzinfo=UTC)
     result.run = run_evaluations(engine, settings, as_of=as_of, progress=say)
     step("evaluate")
+    person = tour_subject(result.run)
+    if person is not None:
+        say("due process: an objection, an appeal, the notices")
+        result.tour = due_process_tour(engine, person)
+        step("due process")
     return result
 
 
