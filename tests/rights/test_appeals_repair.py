@@ -10,16 +10,18 @@ import sqlalchemy as sa
 
 from socialcredit.errors import Conflict, InvalidInput, NotFound
 from socialcredit.outcomes.gate import GateIndex, check_measure
-from socialcredit.rights import appeals, repair
+from socialcredit.rights import appeals, objections, repair
 from socialcredit.rights.notices import list_notices
 from socialcredit.rights.sweep import sweep
 from socialcredit.settings import Settings
+from socialcredit.sharing.keys import Principal
 from socialcredit.store.db import writing
 from socialcredit.store.evaluations import latest_evaluation, subject_outcome
 from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import appeals as appeal_rows
 from socialcredit.store.schema import overrides, records, repair_applications
 from socialcredit.timeutil import format_instant
+from tests.api.conftest import scs
 from tests.rights.conftest import ACTOR, CHILD, DEBTOR, OTHER, T0, at, evaluate, send
 
 
@@ -277,3 +279,22 @@ def test_the_sweep_reapplies_a_measure_when_its_override_ends_and_tells_the_subj
         # a second sweep at the same instant finds nothing more to do
         assert appeals.overrides_ended(conn, T0 + timedelta(days=10)) == 0
     assert told[0]["kind"] == "measure_applied" and told[0]["topic"] == "flight_ban"
+
+
+def test_the_notices_list_shows_how_an_objection_ended(
+    store: sa.Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at(0, monkeypatch)
+    evaluate(store, settings)
+    operator = Principal("cli:tester", "operator")
+    with store.connect() as conn:
+        debtor = find_subject(conn, DEBTOR)
+    filed = objections.file(
+        store, operator, ACTOR, objections.RecordRef("court", "d1"), debtor.id, "not mine"
+    )
+    at(1, monkeypatch)
+    objections.answer(store, operator, "source:court", filed["id"], "retracted")
+    listed = scs(settings, "notices", "list", "--subject", DEBTOR, "--format", "csv")
+    assert f"{DEBTOR},,objection_resolved,objection {filed['id']}" in listed
+    table = scs(settings, "notices", "list", "--subject", DEBTOR)  # a case notice has no policy
+    assert "Your objection" in table

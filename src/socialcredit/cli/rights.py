@@ -62,8 +62,8 @@ def notices_list(
         table.add_row(
             str(n["id"]),
             n["created_at"],
-            n["subject"] or "",
-            n["policy"],
+            n.get("subject") or "",
+            n["policy"] or "",
             n["headline"],
             "yes" if n["adverse"] else "no",
             n["delivery"] or "",

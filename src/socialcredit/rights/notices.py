@@ -168,7 +168,8 @@ def case_notice(
         raise InvalidInput("headline", "is empty")
     at = created_at or now()
     pending = Pending(None, [NoticeRow(subject_id, kind, topic[:64], adverse, None)], at)
-    pending.rows[0].body = {**body, "headline": headline}
+    named = first_identifiers(conn, [subject_id]).get(subject_id)
+    pending.rows[0].body = {"subject": named, **body, "headline": headline}
     return save_notices(conn, pending, None)[0]
 
 
