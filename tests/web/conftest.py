@@ -6,9 +6,11 @@ Built once per session with the CLI, like the API tests' demo (whose helpers it 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -102,3 +104,39 @@ def site(site_home: tuple[Settings, dict[str, str | None], str, str]) -> Iterato
     engine = create_engine(settings)
     yield Site(settings, engine, create_app(settings, engine), keys, own, other)
     engine.dispose()
+
+
+# The browser tests' one Chromium (Debian's `chromium`, driven by Playwright), shared by every
+# browser test module: Playwright's sync API runs one instance per thread.
+CHROMIUM = os.environ.get("SCS_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+CHARTS = ".js-plotly-plot .main-svg"
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("SCS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"the browser tests are required (SCS_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()

@@ -17,42 +17,9 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.web.conftest import Site
+from tests.web.conftest import CHARTS, DESKTOP, PHONE, Site
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = os.environ.get("SCS_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-CHARTS = ".js-plotly-plot .main-svg"
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("SCS_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"the browser tests are required (SCS_REQUIRE_BROWSER=1) but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="session")

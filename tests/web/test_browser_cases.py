@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import Site
-from tests.web.test_browser import PHONE, browser, server, visit  # noqa: F401 (fixtures)
+from tests.web.test_browser import PHONE, server, visit  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 

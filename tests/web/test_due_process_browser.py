@@ -33,11 +33,11 @@ from socialcredit.store.schema import (
 )
 from socialcredit.timeutil import format_instant, now
 from tests.web.conftest import Site
-from tests.web.test_browser import Visit, browser
+from tests.web.test_browser import Visit
 from tests.web.test_objection_pages import writable
 
 pytestmark = pytest.mark.slow
-__all__ = ["browser", "writable"]  # fixtures, used by name
+__all__ = ["writable"]  # a fixture, used by name
 
 DEBTORS = "dishonest_judgment_debtors"
 

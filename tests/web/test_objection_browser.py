@@ -15,11 +15,11 @@ import pytest
 import uvicorn
 
 from tests.web.conftest import Site
-from tests.web.test_browser import Visit, browser
+from tests.web.test_browser import Visit
 from tests.web.test_objection_pages import writable
 
 pytestmark = pytest.mark.slow
-__all__ = ["browser", "writable"]  # fixtures, used by name
+__all__ = ["writable"]  # a fixture, used by name
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from socialcredit.api.auth import Caller, Purpose, Svc
 from socialcredit.api.models import ERRORS, AuditEntry, AuditVerification
@@ -56,11 +56,16 @@ def check_chain(svc: Svc, who: Caller) -> Any:
     }
 
 
-NOTE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+# The answer is text; the errors stay JSON like every other error. (With
+# response_class=PlainTextResponse, FastAPI would document the errors as text/plain too.)
+NOTE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The text"},
+    **{status: ERRORS[status] for status in ERRORS},
+}
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse, responses=NOTE)
-def checkpoint(svc: Svc, who: Caller) -> str:
+@router.get("/checkpoint", response_class=Response, responses=NOTE)
+def checkpoint(svc: Svc, who: Caller) -> Response:
     """The latest signed checkpoint of the log: a C2SP signed note (origin, tree size, base64
     root, then an Ed25519 signature). Keep copies: `scs audit verify --checkpoint` proves a later
     log still extends one. Public (a key that is sent must be valid); not logged, since it
@@ -69,14 +74,14 @@ def checkpoint(svc: Svc, who: Caller) -> str:
         latest = latest_checkpoint(conn)
     if latest is None:  # before the first scheduled one: sign it now, once
         latest = _signing(lambda: make_checkpoint(svc.engine, svc.settings))
-    return latest.note
+    return PlainTextResponse(latest.note)
 
 
-@router.get("/key", response_class=PlainTextResponse, responses=NOTE)
-def key(svc: Svc, who: Caller) -> str:
+@router.get("/key", response_class=Response, responses=NOTE)
+def key(svc: Svc, who: Caller) -> Response:
     """The verifier key of the checkpoints (`<origin>+<key id>+<base64 key>`, the Go
     sumdb/note format): pin it once, then check every checkpoint with it. Public."""
-    return _signing(lambda: public_key(svc.settings)) + "\n"
+    return PlainTextResponse(_signing(lambda: public_key(svc.settings)) + "\n")
 
 
 T = TypeVar("T")
