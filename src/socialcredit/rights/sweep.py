@@ -24,6 +24,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from socialcredit.audit.checkpoint import checkpoint_after
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.rights import appeals, objections, repair
@@ -105,6 +106,7 @@ def sweep(
                 for r in run.results
             ],
         )
+        checkpoint_after(engine, settings, "the sweep's evaluation")
     else:
         result.counts["notices_made"] = 0
     sender = send or (webhook(settings.notice_webhook_url) if settings.notice_webhook_url else None)
