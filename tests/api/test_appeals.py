@@ -8,12 +8,13 @@ import time
 import sqlalchemy as sa
 
 from socialcredit.store.evaluations import latest_evaluation
-from socialcredit.store.schema import decisions, identifiers
+from socialcredit.store.schema import appeals, decisions, identifiers
 from tests.api.conftest import MEASURE, World
 
 
 def banned_other(w: World) -> str:
-    """Another person with a flight ban of their own."""
+    """Another person with a flight ban of their own, and no open appeal (the demo's tour
+    appeals its person's)."""
     with w.engine.connect() as conn:
         return str(
             conn.execute(
@@ -25,6 +26,9 @@ def banned_other(w: World) -> str:
                     decisions.c.cause_subject_id == decisions.c.subject_id,
                     identifiers.c.ordinal == 0,
                     identifiers.c.identifier != w.own,
+                    identifiers.c.subject_id.not_in(
+                        sa.select(appeals.c.subject_id).where(appeals.c.status == "open")
+                    ),
                 )
                 .limit(1)
             ).scalar_one()
@@ -107,3 +111,12 @@ def test_refusals_say_nothing_about_other_subjects(demo_copy: World) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "until"
     still = w.client.get(f"/v1/appeals/{own_case}", headers=w.headers("reviewer")).json()
     assert still["status"] == "open"
+    # An end date is ISO 8601 text in JSON (the strict models parse it here, and nothing else).
+    good = w.client.post(
+        f"/v1/appeals/{own_case}/decision",
+        json={"outcome": "override", "note": "paid", "until": "2099-01-01T00:00:00Z"},
+        headers=w.headers("reviewer"),
+    )
+    assert good.status_code == 200, good.text
+    assert good.json()["status"] == "overridden"
+    assert good.json()["until"].startswith("2099-01-01")

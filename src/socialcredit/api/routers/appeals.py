@@ -45,7 +45,11 @@ class DecisionIn(Closed):
     outcome: Literal["uphold", "override"]
     note: Words
     until: datetime | None = Field(
-        default=None, description="When an override ends; without it, when its cause changes."
+        default=None,
+        # Strict models refuse a string for a datetime; JSON has no other way to send one, so
+        # this field parses ISO 8601 text (and refuses anything else).
+        strict=False,
+        description="When an override ends; without it, when its cause changes.",
     )
 
 
