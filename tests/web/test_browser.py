@@ -8,16 +8,13 @@ README's screenshots there (`SCS_SCREENSHOTS=docs/screenshots pytest tests/web -
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.web.conftest import CHARTS, DESKTOP, PHONE, Site
+from tests.web.conftest import CHARTS, DESKTOP, PHONE, Site, serving
 
 pytestmark = pytest.mark.slow
 
@@ -25,21 +22,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="session")
 def server(site: Site) -> Iterator[str]:
     """The real service (uvicorn) over the demo store, on a free local port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    running = uvicorn.Server(
-        uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    while not running.started:
-        if not thread.is_alive():
-            pytest.fail("the server did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(site.app) as base:
+        yield base
 
 
 class Visit:

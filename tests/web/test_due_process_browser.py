@@ -8,15 +8,12 @@ re-evaluates; the person's score rises, the flight ban is lifted, and /me shows 
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.rights.sweep import sweep
@@ -32,7 +29,7 @@ from socialcredit.store.schema import (
     records,
 )
 from socialcredit.timeutil import format_instant, now
-from tests.web.conftest import Site
+from tests.web.conftest import Site, serving
 from tests.web.test_browser import Visit
 from tests.web.test_objection_pages import writable
 
@@ -45,23 +42,8 @@ DEBTORS = "dishonest_judgment_debtors"
 @pytest.fixture
 def server(writable: Site) -> Iterator[str]:
     """The real service over a copy of the web tests' city (this test writes)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    running = uvicorn.Server(
-        uvicorn.Config(
-            writable.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    while not running.started:
-        if not thread.is_alive():
-            pytest.fail("the server did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(writable.app) as base:
+        yield base
 
 
 def listed_by_one_record(site: Site) -> tuple[int, str, str]:

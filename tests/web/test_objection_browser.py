@@ -5,16 +5,13 @@ the form with a file, follows the objection; an operator finds it in the work qu
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.web.conftest import Site
+from tests.web.conftest import Site, serving
 from tests.web.test_browser import Visit
 from tests.web.test_objection_pages import writable
 
@@ -25,23 +22,8 @@ __all__ = ["writable"]  # a fixture, used by name
 @pytest.fixture
 def server(writable: Site) -> Iterator[str]:
     """The real service over a copy of the city of the test's own (it writes)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    running = uvicorn.Server(
-        uvicorn.Config(
-            writable.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    while not running.started:
-        if not thread.is_alive():
-            pytest.fail("the server did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(writable.app) as base:
+        yield base
 
 
 def test_a_subject_objects_and_an_operator_answers_in_the_browser(
