@@ -29,7 +29,7 @@ from socialcredit.sharing import sessions
 from socialcredit.sharing.keys import principal_of
 from socialcredit.store.db import create_engine
 from socialcredit.store.schema import api_keys, audit_log
-from tests.api.conftest import DEMO, far_from, mint_keys, own_ban, scs
+from tests.api.conftest import DEMO, UNLIMITED, far_from, mint_keys, own_ban, scs
 
 EARLIER = ("2026-05-01", "2026-08-01")  # before the demo's as_of (2026-11-01)
 
@@ -106,7 +106,11 @@ def site_home(
 def site(site_home: tuple[Settings, dict[str, str | None], str, str]) -> Iterator[Site]:
     settings, keys, own, other = site_home
     engine = create_engine(settings)
-    yield Site(settings, engine, create_app(settings, engine), keys, own, other)
+    # These tests ask for hundreds of refusals a minute from one client address on purpose;
+    # past the failure budget they would be answered 429 (tests/api/test_throttle.py checks the
+    # limits). The browser tests run on an app with the default limits (test_browser.server).
+    app = create_app(settings.model_copy(update=UNLIMITED), engine)
+    yield Site(settings, engine, app, keys, own, other)
     engine.dispose()
 
 

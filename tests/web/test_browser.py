@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from socialcredit.api import create_app
 from tests.web.conftest import CHARTS, DESKTOP, PHONE, Site, serving
 
 pytestmark = pytest.mark.slow
@@ -21,8 +22,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def server(site: Site) -> Iterator[str]:
-    """The real service (uvicorn) over the demo store, on a free local port."""
-    with serving(site.app) as base:
+    """The real service (uvicorn) over the demo store, on a free local port, with the default
+    rate limits: a person's browsing never meets them."""
+    with serving(create_app(site.settings, site.engine)) as base:
         yield base
 
 
