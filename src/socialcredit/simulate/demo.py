@@ -17,7 +17,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from socialcredit.audit.checkpoint import checkpoint_after
 from socialcredit.errors import InvalidInput
 from socialcredit.ingest.files import (
     import_relationships_file,
@@ -122,7 +121,6 @@ def run_demo(
         say("due process: an objection, an appeal, the notices")
         result.tour = due_process_tour(engine, person)
         step("due process")
-    checkpoint_after(engine, settings, "the demo's evaluation")  # the log as the demo left it
     return result
 
 
