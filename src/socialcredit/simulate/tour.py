@@ -63,7 +63,7 @@ def due_process_tour(engine: sa.Engine, subject_id: int) -> Tour | None:
             ACTOR,
             ref,
             subject_id,
-            "I paid this on time; my bank statement shows the transfer.",
+            "This record is wrong: I was not there that day, and I can show where I was.",
         )
         earlier = filed["id"]
         _log(engine, "objection.file", f"objection {earlier}: {ref.source}/{ref.record_id}")
@@ -73,7 +73,7 @@ def due_process_tour(engine: sa.Engine, subject_id: int) -> Tour | None:
             f"source:{record.source_id}",
             earlier,
             "verified",
-            note="Our ledger shows the payment arrived after the due date.",
+            note="We checked the record against our own files; it stands as sent.",
         )
         _log(engine, "objection.answer", f"objection {earlier}: verified")
     appeal = _appeal(engine, subject)
