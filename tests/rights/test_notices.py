@@ -34,24 +34,37 @@ def _notices(settings: Settings, subject: str | None = None) -> list[dict[str, A
         engine.dispose()
 
 
-def test_the_first_evaluation_notifies_every_measure_and_list_entry(village: Settings) -> None:
+def test_the_first_evaluation_notifies_every_restriction_and_black_list_entry(
+    village: Settings,
+) -> None:
     engine = create_engine(village)
     with engine.connect() as conn:
         first = {p: latest_evaluation(conn, p).id for p in ("national", "sesame")}
         wanted = {
             (p, "measure_applied", d.measure, d.subject_id)
             for p, e in first.items()
-            for d in conn.execute(sa.select(decisions).where(decisions.c.evaluation_id == e))
+            for d in conn.execute(
+                sa.select(decisions).where(
+                    decisions.c.evaluation_id == e, decisions.c.kind == "restriction"
+                )
+            )
         } | {
             (p, "list_entered", m.list_name, m.subject_id)
             for p, e in first.items()
             for m in conn.execute(
                 sa.select(outcome_lists).where(outcome_lists.c.evaluation_id == e)
             )
+            if black(p, m.list_name)
         }
+        granted = conn.execute(
+            sa.select(sa.func.count()).where(
+                decisions.c.evaluation_id.in_(first.values()), decisions.c.kind == "privilege"
+            )
+        ).scalar_one()
         stored = {
             (n.policy_name, n.kind, n.topic, n.subject_id) for n in conn.execute(sa.select(notices))
         }
+    assert granted > 0  # privileges were granted, and are the baseline: no notice
     assert wanted and stored == wanted  # no tier notice: a first tier is not a change
     assert count(engine, notice_outbox) == len(wanted)
     engine.dispose()
@@ -194,3 +207,15 @@ def test_a_case_notice_goes_through_the_same_table_and_outbox(
     assert len([n for n in mine.values() if n["kind"] == "objection_answered"]) == 1
     assert count(engine, notice_outbox) == count(engine, notices)
     engine.dispose()
+
+
+def black(policy: str, name: str) -> bool:
+    """Whether `name` is a black list of the bundled pack `policy`."""
+    from socialcredit.policy.load import bundled_packs
+
+    return any(
+        d.name == name and d.kind == "black"
+        for p in bundled_packs().values()
+        if p.policy.name == policy
+        for d in p.policy.lists
+    )

@@ -76,6 +76,11 @@ def prepare_notices(
     rows += list_changes(policy, outcome, previous)
     if previous_id is not None and policy.scores:
         rows += tier_changes(policy, outcome, previous)
+    if previous_id is None:
+        # A policy's first evaluation is the baseline: what it does against people (a
+        # restriction, a black list) is told to each of them; the privileges it grants are not
+        # changes (the demo city's first sesame run granted 71,659 of them).
+        rows = [r for r in rows if r.adverse]
     add_factors(data, outcome, rows)
     names = first_identifiers(
         conn,
