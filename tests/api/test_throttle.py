@@ -70,6 +70,21 @@ def test_a_stranger_is_limited_per_address(strict: World) -> None:
     assert strict.client.get("/v1/lists", headers=strict.headers("auditor")).status_code == 200
 
 
+def test_a_logged_in_page_visitor_is_not_a_stranger(strict: World) -> None:
+    """The session cookie counts like a valid key: a logged-in person behind an address that
+    strangers have spent (a shared NAT) still browses; a forged cookie is a stranger."""
+    browser = TestClient(strict.app, client=("192.0.2.9", 4000))
+    login = browser.post("/login", data={"key": strict.keys["operator"]}, follow_redirects=False)
+    assert login.status_code == 303, login.text
+    stranger = TestClient(strict.app, client=("192.0.2.9", 4001))  # the same address
+    answers = [stranger.get("/v1/lists").status_code for _ in range(5)]
+    assert answers == [200] * 4 + [429]  # the login was the address's first anonymous request
+    assert browser.get("/dashboard").status_code == 200
+    forged = TestClient(strict.app, client=("192.0.2.9", 4002))
+    forged.cookies.set("scs_session", "forged.token.value")
+    assert_429(forged.get("/lists"))
+
+
 def test_the_gate_s_fast_path_applies_the_same_limits(strict: World) -> None:
     path = f"/v1/measures/{MEASURE}/check"
     params = {"subject": strict.own}

@@ -20,14 +20,17 @@ one entry with their count when the window closes (`Service.refused`, `RefusalTa
 
 from __future__ import annotations
 
+import asyncio
 from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from socialcredit.api.auth import COOKIE
 from socialcredit.api.context import Service, client_of
 from socialcredit.api.errors import body
 from socialcredit.audit.log import Entry
 from socialcredit.errors import Unauthenticated
+from socialcredit.sharing import sessions
 from socialcredit.sharing.keys import PUBLIC, Principal
 
 # (method, path) of the routes that cost the service much per request: a policy is parsed and
@@ -84,7 +87,11 @@ class Throttle:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        principal = self._principal(scope)
+        bearer, session = _credentials(scope["headers"])
+        if session is not None and bearer is None:  # a store read: off the event loop
+            principal = await asyncio.to_thread(self._session, session)
+        else:
+            principal = self._key(bearer)
         wait = wait_for(self.svc, scope, principal)
         if wait is None:
             await self.app(scope, receive, send)
@@ -93,12 +100,11 @@ class Throttle:
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    def _principal(self, scope: Scope) -> Principal | None:
+    def _key(self, key: str | None) -> Principal | None:
         """The valid key's principal, or None (no key, or one that does not authenticate).
         A key is looked up also from an address that has spent its refusals: a valid key
         behind the same address (a shared NAT) is not locked out, and a lookup is one indexed
-        read, which takes no lock of the audit log."""
-        key = _key(scope["headers"])
+        read (cached), which takes no lock of the audit log."""
         if key is None:
             return None
         try:
@@ -106,22 +112,30 @@ class Throttle:
         except Unauthenticated:
             return None
 
+    def _session(self, cookie: str) -> Principal | None:
+        """A web page's logged-in caller (the session cookie), or None: like a valid key, a
+        live session is not counted as anonymous."""
+        try:
+            return sessions.resolve(self.svc.engine, self.svc.sessions, cookie)
+        except Unauthenticated:
+            return None
 
-def _key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The bearer key (the API's), else the `scs_key` cookie (the pages')."""
-    cookie = None
+
+def _credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The bearer key (the API's) and the session cookie (the pages'), each if sent."""
+    bearer = cookie = None
     for name, value in headers:
         if name == b"authorization":
             scheme, _, key = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and key.strip():
-                return key.strip()
-        elif name == b"cookie" and b"scs_key=" in value:
+                bearer = key.strip()
+        elif name == b"cookie" and COOKIE.encode() + b"=" in value:
             cookie = value.decode("latin-1")
     if cookie is None:
-        return None
+        return bearer, None
     try:
         jar = SimpleCookie(cookie)
     except CookieError:
-        return None
-    morsel = jar.get("scs_key")
-    return morsel.value if morsel is not None and morsel.value else None
+        return bearer, None
+    morsel = jar.get(COOKIE)
+    return bearer, (morsel.value if morsel is not None and morsel.value else None)
