@@ -85,6 +85,19 @@ def test_a_logged_in_page_visitor_is_not_a_stranger(strict: World) -> None:
     assert_429(forged.get("/lists"))
 
 
+def test_behind_a_named_proxy_the_limits_count_the_real_client(strict: World) -> None:
+    """The forwarded headers are read before anything reads the client's address: every
+    client of the proxy has its own count (not the proxy's), and the gate's fast path too."""
+    proxied = strict.settings.model_copy(update={"forwarded_allow_ips": "10.0.0.1"})
+    app = create_app(proxied, strict.engine)
+    proxy = TestClient(app, client=("10.0.0.1", 5000))
+    one, two = {"X-Forwarded-For": "198.51.100.1"}, {"X-Forwarded-For": "198.51.100.2"}
+    assert [proxy.get("/v1/lists", headers=one).status_code for _ in range(5)] == [200] * 5
+    assert_429(proxy.get("/v1/lists", headers=one))
+    assert_429(proxy.get(f"/v1/measures/{MEASURE}/check?subject={strict.own}", headers=one))
+    assert proxy.get("/v1/lists", headers=two).status_code == 200
+
+
 def test_the_gate_s_fast_path_applies_the_same_limits(strict: World) -> None:
     path = f"/v1/measures/{MEASURE}/check"
     params = {"subject": strict.own}

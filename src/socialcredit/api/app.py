@@ -9,9 +9,11 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from socialcredit.api import docs, errors
@@ -51,13 +53,31 @@ shape `{"error": {"code", "message", "details"}}`.
 
 
 class Api(FastGate):
-    """The ASGI application: the gate-check fast path (which applies the rate limits to its
-    own requests), then the rate limits, the bound on bodies, and FastAPI."""
+    """The ASGI application: behind a named TLS proxy, its forwarded headers first (so that
+    everything after sees the real client); then the gate-check fast path (which applies the
+    rate limits to its own requests), the rate limits, the bound on bodies, and FastAPI."""
 
     def __init__(self, api: FastAPI, svc: Service) -> None:
         # The gate check reads no body: only what passes it to FastAPI is bounded.
         super().__init__(Throttle(BodyLimit(api, svc.settings.max_body_bytes), svc), svc)
         self.api = api
+        proxies = svc.settings.trusted_proxies
+        # Believe X-Forwarded-Proto (the session cookie is Secure, the login form's origin check
+        # sees https) and X-Forwarded-For (the limits count the real client) from these peers
+        # only, before anything reads the client's address.
+        self._front: ASGIApp | None = None
+        if proxies:  # uvicorn's and Starlette's ASGI types differ in name only
+            front = ProxyHeadersMiddleware(cast(Any, self._served), trusted_hosts=proxies)
+            self._front = cast(ASGIApp, front)
+
+    async def _served(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await FastGate.__call__(self, scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._front is not None:
+            await self._front(scope, receive, send)
+        else:
+            await FastGate.__call__(self, scope, receive, send)
 
 
 async def sign_checkpoints(svc: Service, every: float) -> None:
@@ -117,13 +137,6 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         redoc_url=None,
     )
     api.state.service = svc
-    if settings.trusted_proxies:
-        # Behind a TLS proxy: believe its X-Forwarded-Proto (so the session cookie is Secure and
-        # the login form's origin check sees https) and X-Forwarded-For, from these peers only.
-        api.add_middleware(
-            ProxyHeadersMiddleware,
-            trusted_hosts=settings.trusted_proxies,
-        )
     errors.install(api)
     modules = (
         ingest,
