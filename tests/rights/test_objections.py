@@ -29,9 +29,10 @@ from socialcredit.settings import Settings
 from socialcredit.sharing.keys import Principal
 from socialcredit.store.db import writing
 from socialcredit.store.evaluations import subject_outcome
+from socialcredit.store.records import change_status
 from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import audit_log, objections, record_status, records
-from socialcredit.timeutil import parse_instant
+from socialcredit.timeutil import now, parse_instant
 from tests.api.conftest import FATHER, PACKS, REP, build_village, scs
 
 FILED = "2026-07-01T09:00:00Z"
@@ -341,3 +342,26 @@ def test_count_keeps_a_disputed_record_counting_and_the_explanation_flags_it(
     assert not any(r["disputed"] for f in before["factors"] for r in f["records"])
     shown = scs(settings, "explain", FATHER, "--policy", "sesame_count")
     assert "court/c-2" in shown and "(disputed: counts while under objection)" in shown
+
+
+def test_an_answer_never_brings_back_a_record_that_is_gone(
+    village: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While an objection is open, the source retracts the record through ingest (or retention
+    purges it): a "verified" answer is refused, and the sweep closes the objection as that."""
+    filed = _file(village, _subject(village), "bank/b-1")
+    with writing(village) as conn:
+        change_status(
+            conn, [("bank", "b-1", "retracted", "retracted by ingest")], now(), "source:bank"
+        )
+    with writing(village) as conn, pytest.raises(Conflict, match="is retracted now"):
+        answer_objection(conn, BANK, BANK.name, int(filed["id"]), "verified")  # type: ignore[call-overload]
+    assert _status(village, "bank", "b-1")[0] == "retracted"
+    assert _sweep(village, "2026-07-21T09:00:00Z") == 1
+    with village.connect() as conn:
+        assert get_objection(conn, int(filed["id"]))["state"] == "retracted"
+    # A purged record (a retention tombstone) cannot be objected to at all.
+    with writing(village) as conn:
+        change_status(conn, [("court", "c-1", "purged", "retention")], now(), "system:sweep")
+    with pytest.raises(Conflict, match="purged"):
+        _file(village, _subject(village), "court/c-1")

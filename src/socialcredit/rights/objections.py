@@ -51,7 +51,7 @@ SUPPRESSED_REASON = "unverified_by_deadline"
 SWEEP_ACTOR = "system:sweep"
 ANSWERS = ("verified", "corrected", "retracted")
 CaseState = Literal["all", "open", "overdue"]
-_CLOSED_STATUSES = {"superseded", "retracted", "suppressed"}
+_CLOSED_STATUSES = {"superseded", "retracted", "suppressed", "purged"}
 
 
 @dataclass(frozen=True)
@@ -231,6 +231,14 @@ def answer_objection(
             f"objection {objection_id} was already answered {row.resolution} "
             f"at {format_instant(row.resolved_at)}"
         )
+    current = current_status(conn, [row.record_pk]).get(row.record_pk, "active")
+    if current != "disputed":
+        # Ingest (a retraction, a correction) or retention (a purge) changed the record while
+        # the objection was open: an answer must not bring a record back that is gone.
+        raise Conflict(
+            f"record {row.source_id}/{row.record_id} is {current} now, no longer disputed; "
+            f"objection {objection_id} closes as that at its deadline"
+        )
     corrected_id = None
     if answer == "corrected":
         assert corrected_by is not None
@@ -354,7 +362,9 @@ def _suppress(conn: sa.Connection, row: Any, at: datetime) -> None:
             conn, [(row.source_id, row.record_id, "suppressed", SUPPRESSED_REASON)], at, SWEEP_ACTOR
         )
         return
-    resolution = {"superseded": "corrected", "retracted": "retracted"}.get(status, "verified")
+    resolution = {"superseded": "corrected", "retracted": "retracted", "purged": "retracted"}.get(
+        status, "verified"
+    )
     _resolve(conn, row.id, resolution, at, SWEEP_ACTOR, f"the record was {status}", None)
 
 
@@ -389,7 +399,7 @@ def _resolve(
 OUTCOME_WORDS = {
     "verified": "the source checked it and stands by it, so it counts again",
     "corrected": "the source corrected it; the corrected record counts instead",
-    "retracted": "the source withdrew it; it no longer counts",
+    "retracted": "it was withdrawn; it no longer counts",
     "suppressed": "nobody verified it by the deadline, so it no longer counts",
 }
 
