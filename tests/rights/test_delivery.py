@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,6 +145,35 @@ def test_an_unreachable_receiver_is_a_failed_attempt_with_the_reason(village: Se
     assert result.retried == len(_outbox(engine))
     assert _outbox(engine)[0].last_error.startswith("cannot reach http://127.0.0.1:9/")
     engine.dispose()
+
+
+def test_a_reply_that_is_not_http_is_a_failed_attempt(village: Settings) -> None:
+    """A receiver that answers garbage: each notice is retried later (not left leased by an
+    exception that ends the sweep)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def garble() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"this is not HTTP\r\n\r\n")
+
+    threading.Thread(target=garble, daemon=True).start()
+    engine = create_engine(village)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    try:
+        result = deliver_due(engine, webhook(url, timeout=2), parse_instant("2027-01-01"))
+        assert result.retried == len(_outbox(engine)) > 0
+        assert _outbox(engine)[0].last_error.startswith(f"cannot reach {url}")
+    finally:
+        listener.close()
+        engine.dispose()
 
 
 def test_the_sweep_delivers_to_the_configured_webhook(

@@ -16,6 +16,7 @@ lets the receiver drop the repeat). Any 2xx answer is a delivery.
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -76,7 +77,8 @@ def webhook(url: str, timeout: float = TIMEOUT_SECONDS) -> Send:
                 status = answer.status
         except urllib.error.HTTPError as error:
             raise DeliveryFailed(f"HTTP {error.code} from {url}") from None
-        except (urllib.error.URLError, OSError) as error:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            # HTTPException: a reply that is not HTTP (BadStatusLine, …) is a failed attempt too
             reason = getattr(error, "reason", error)
             raise DeliveryFailed(f"cannot reach {url}: {reason}") from None
         if not 200 <= status < 300:

@@ -27,7 +27,6 @@ from socialcredit.audit.log import Entry, append
 from socialcredit.policy.patterns import any_match, most_specific
 from socialcredit.policy.schema import Policy
 from socialcredit.store.policies import latest_policies
-from socialcredit.store.records import current_status
 from socialcredit.store.schema import record_status, records
 from socialcredit.store.sources import list_sources
 
@@ -98,17 +97,20 @@ def purge_expired(conn: sa.Connection, at: datetime) -> int:
             .where(
                 records.c.type == record_type,
                 records.c.occurred_at <= at - timedelta(days=longest_wait) - GRACE,
+                # purged is final: a sweep never reads again what an earlier one purged
+                ~sa.exists().where(
+                    record_status.c.record_pk == records.c.id, record_status.c.status == PURGED
+                ),
             )
             .order_by(records.c.id)
         )
         found = list(conn.execute(query))
-        status = current_status(conn, [r.id for r in found])
         due: dict[Limit, list[Any]] = {}
         for r in found:
             mine = [by_policy[record_type]] if record_type in by_policy else []
             if r.source_id in by_source:
                 mine.append(by_source[r.source_id])
-            if not mine or status.get(r.id) == PURGED:
+            if not mine:
                 continue
             limit = min(mine, key=lambda limit: (limit.days, limit.by))
             if r.occurred_at <= at - timedelta(days=limit.days) - GRACE:
