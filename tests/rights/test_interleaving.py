@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import Conflict, NotFound, SocialCreditError
 from socialcredit.ingest.accept import accept_records
 from socialcredit.ingest.files import import_relationships_file, import_subjects_file
 from socialcredit.outcomes.gate import GateIndex
@@ -175,16 +175,34 @@ class World:
             _override(engine, op[1], op[2], self.now)
 
 
-def _override(engine: sa.Engine, who: str, days: int | None, now: datetime) -> None:
+def _override(engine: sa.Engine, who: str, days: int | None, now: datetime) -> bool:
+    """Appeal `who`'s flight ban and override it; False when the refusal is one the
+    interleaving allows (the measure does not apply now, or an appeal of it is open)."""
     until = None if days is None else now + timedelta(days=days)
     try:
         with writing(engine) as conn:
             subject = find_subject(conn, who)
             appeal = appeals.file_appeal(conn, subject, "n", "flight_ban", "wrong", "cli:property")
-        with writing(engine) as conn:
-            appeals.decide_appeal(conn, appeal.id, "override", "checked", "cli:review", until)
-    except SocialCreditError:
-        pass  # no current evaluation, the measure does not apply, or an appeal is open
+    except (Conflict, NotFound):
+        return False
+    with writing(engine) as conn:
+        appeals.decide_appeal(conn, appeal.id, "override", "checked", "cli:review", until)
+    return True
+
+
+def test_the_override_step_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The property's override step does what it says where the measure applies (it is no
+    step that always fails quietly), and refuses quietly where it does not."""
+    config, engine = build(tmp_path, monkeypatch)
+    try:
+        world = World(config, engine, monkeypatch)
+        run_evaluations(engine, config)
+        world.tick(timedelta(seconds=1))
+        assert _override(engine, DEBTOR, 3, world.now)
+        assert not _override(engine, DEBTOR, 3, world.now)  # decided: the ban is lifted now
+        assert not _override(engine, OTHER, None, world.now)  # no ban to appeal
+    finally:
+        engine.dispose()
 
 
 @settings(
