@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.api.errors import status_of
 from socialcredit.errors import Conflict, InvalidInput, NotFound
 from socialcredit.rights import appeals, repair
 from socialcredit.rights.cases import MAX_TEXT, open_case
@@ -29,11 +30,6 @@ CaseId = Annotated[int, Path(ge=1, le=2**62)]
 # What a person reads when a filing is refused: the service's own sentence (it names the field or
 # the term not met); the form stays filled in so nothing typed is lost.
 REFUSALS = (InvalidInput, Conflict, NotFound)
-STATUS = {InvalidInput: 422, Conflict: 409, NotFound: 404}
-
-
-def _status(error: Exception) -> int:
-    return next(code for kind, code in STATUS.items() if isinstance(error, kind))
 
 
 def my_cases(conn: Any, subject_id: int) -> list[dict[str, Any]]:
@@ -124,7 +120,9 @@ def file_appeal(
     except REFUSALS as error:
         message = error.message
         svc.log(who, "appeal.file", f"{measure}: refused", PURPOSE, "refused")
-        return _appeal_page(request, who, policy, measure, cause, grounds, message, _status(error))
+        return _appeal_page(
+            request, who, policy, measure, cause, grounds, message, status_of(error)
+        )
     svc.log(who, "appeal.file", f"appeal {appeal.id}: {subject.identifier}", PURPOSE)
     return RedirectResponse(f"/me/appeals/{appeal.id}", status_code=303)
 
@@ -163,7 +161,7 @@ def repair_form(request: Request, svc: Svc, who: PageCaller, policy: Name, list:
         try:
             _, terms = repair.repair_terms(conn, policy, list)
         except REFUSALS as error:
-            return _repair_page(request, who, policy, list, None, error.message, _status(error))
+            return _repair_page(request, who, policy, list, None, error.message, status_of(error))
     svc.log(who, "me.repair.form", subject.identifier, PURPOSE)
     return _repair_page(request, who, policy, list, terms.repair, None)
 
@@ -203,7 +201,7 @@ def apply_for_repair(
             found = repair.apply_for_repair(conn, subject, policy, list, who.name)
     except REFUSALS as error:
         svc.log(who, "repair.apply", f"{list}: refused", PURPOSE, "refused")
-        return _repair_page(request, who, policy, list, None, error.message, _status(error))
+        return _repair_page(request, who, policy, list, None, error.message, status_of(error))
     svc.log(who, "repair.apply", f"repair {found.id}: {subject.identifier}", PURPOSE)
     return RedirectResponse(f"/me/repair/{found.id}", status_code=303)
 

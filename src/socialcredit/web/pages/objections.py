@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.api.errors import status_of
 from socialcredit.errors import Conflict, InvalidInput, NotFound, TooLarge
 from socialcredit.rights import objections as service
 from socialcredit.sharing.access import STAFF, require_own, require_role
@@ -80,8 +81,9 @@ async def file_objection(
         ref = service.parse_record_ref(record)
         filed = service.file(svc.engine, who, who.name, ref, subject_id, grounds, proof)
     except (InvalidInput, Conflict, TooLarge) as error:
-        status = {InvalidInput: 422, Conflict: 409, TooLarge: 413}[type(error)]
-        return _form(request, who, subject.identifier, record, grounds, error.message, status)
+        return _form(
+            request, who, subject.identifier, record, grounds, error.message, status_of(error)
+        )
     svc.log(
         who,
         "objection.file",
@@ -123,8 +125,7 @@ def answer_page(
         ref = service.parse_record_ref(corrected_by, "corrected_by") if corrected_by else None
         done = service.answer(svc.engine, who, who.name, objection_id, answer, ref, note)
     except (InvalidInput, Conflict) as error:
-        status = 422 if isinstance(error, InvalidInput) else 409
-        return _case_page(request, svc, who, objection_id, "queue", error.message, status)
+        return _case_page(request, svc, who, objection_id, "queue", error.message, status_of(error))
     svc.log(
         who,
         "objection.answer",

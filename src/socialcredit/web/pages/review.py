@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.api.errors import status_of
 from socialcredit.errors import Conflict, InvalidInput
 from socialcredit.rights import appeals, repair
 from socialcredit.rights.cases import MAX_TEXT, open_case
@@ -91,8 +92,7 @@ def decide_appeal(
         with writing(svc.engine) as conn:
             decided = appeals.decide_appeal(conn, appeal_id, outcome, note, who.name, ends)
     except (InvalidInput, Conflict) as error:
-        status = 422 if isinstance(error, InvalidInput) else 409
-        return _appeal_page(request, svc, who, appeal_id, error.message, status)
+        return _appeal_page(request, svc, who, appeal_id, error.message, status_of(error))
     svc.log(who, "appeal.decide", f"appeal {decided.id}: {decided.status}", PURPOSE)
     return RedirectResponse(f"/review/appeals/{decided.id}", status_code=303)
 
@@ -156,7 +156,6 @@ def decide_application(
                 conn, application_id, outcome == "approve", note, who.name
             )
     except (InvalidInput, Conflict) as error:
-        status = 422 if isinstance(error, InvalidInput) else 409
-        return _repair_page(request, svc, who, application_id, error.message, status)
+        return _repair_page(request, svc, who, application_id, error.message, status_of(error))
     svc.log(who, "repair.decide", f"repair {decided.id}: {decided.status}", PURPOSE)
     return RedirectResponse(f"/review/repair/{decided.id}", status_code=303)
