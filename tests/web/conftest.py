@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,6 +112,27 @@ def site(site_home: tuple[Settings, dict[str, str | None], str, str]) -> Iterato
     # limits). The browser tests run on an app with the default limits (test_browser.server).
     app = create_app(settings.model_copy(update=UNLIMITED), engine)
     yield Site(settings, engine, app, keys, own, other)
+    engine.dispose()
+
+
+@pytest.fixture
+def writable(
+    site_home: tuple[Settings, dict[str, str | None], str, str], tmp_path: Path
+) -> Iterator[Site]:
+    """A copy of the web tests' city of the test's own: these tests write."""
+    settings, keys, own, other = site_home
+    home = tmp_path / "scs-data"
+    home.mkdir()
+    # SQLite's backup, not a file copy: the shared store runs in WAL mode, and a copy of the main
+    # file alone would miss what other tests wrote and the WAL still holds
+    source, copy = sqlite3.connect(settings.home / "scs.db"), sqlite3.connect(home / "scs.db")
+    with source, copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    copied = Settings(home=home)
+    engine = create_engine(copied)
+    yield Site(copied, engine, create_app(copied, engine), keys, own, other)
     engine.dispose()
 
 

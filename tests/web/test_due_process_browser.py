@@ -31,10 +31,8 @@ from socialcredit.store.schema import (
 from socialcredit.timeutil import format_instant, now
 from tests.web.conftest import Site, serving
 from tests.web.test_browser import Visit
-from tests.web.test_objection_pages import writable
 
 pytestmark = pytest.mark.slow
-__all__ = ["writable"]  # a fixture, used by name
 
 DEBTORS = "dishonest_judgment_debtors"
 

@@ -13,10 +13,8 @@ import pytest
 
 from tests.web.conftest import Site, serving
 from tests.web.test_browser import Visit
-from tests.web.test_objection_pages import writable
 
 pytestmark = pytest.mark.slow
-__all__ = ["writable"]  # a fixture, used by name
 
 
 @pytest.fixture

@@ -3,35 +3,12 @@ errors in words), the timeline with its deadline, and the operator's work queue 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 
-from socialcredit.api import create_app
-from socialcredit.settings import Settings
-from socialcredit.store.db import create_engine
 from socialcredit.store.schema import identifiers, records
 from tests.web.conftest import Site
 
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
-
-
-@pytest.fixture
-def writable(
-    site_home: tuple[Settings, dict[str, str | None], str, str], tmp_path: Path
-) -> Iterator[Site]:
-    """A copy of the web tests' city of the test's own: these tests write."""
-    settings, keys, own, other = site_home
-    home = tmp_path / "scs-data"
-    home.mkdir()
-    shutil.copy(settings.home / "scs.db", home / "scs.db")
-    copied = Settings(home=home)
-    engine = create_engine(copied)
-    yield Site(copied, engine, create_app(copied, engine), keys, own, other)
-    engine.dispose()
 
 
 def _record_of(site: Site, identifier: str) -> str:
