@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from socialcredit.rights.notices import RESPOND_DAYS, list_notices
+from socialcredit.outcomes.runs import run_evaluations, store_outcome
+from socialcredit.rights.notices import RESPOND_DAYS, Pending, list_notices
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine
 from socialcredit.store.evaluations import latest_evaluation
 from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import decisions, notice_outbox, notices, outcome_lists
-from socialcredit.timeutil import parse_instant
+from socialcredit.timeutil import now, parse_instant
 from tests.api.conftest import FATHER, scs
 from tests.rights.conftest import count, ingest
 
@@ -219,3 +220,30 @@ def black(policy: str, name: str) -> bool:
         if p.policy.name == policy
         for d in p.policy.lists
     )
+
+
+def test_notices_made_beside_another_run_are_compared_anew(village: Settings) -> None:
+    """Two current runs at once (the service's sweep and an operator's evaluate): the one that
+    stores second compares again with what the first stored, under the store lock."""
+    engine = create_engine(village)
+    first = run_evaluations(engine, village, ["national"]).results[0]
+    run_evaluations(engine, village, ["national"])  # stored meanwhile
+    compared: list[Pending] = []
+
+    def again(conn: sa.Connection, stale: Pending) -> Pending | None:
+        compared.append(stale)
+        return None
+
+    def store(previous: int | None) -> int:
+        pending = Pending(previous, [], now())
+        return store_outcome(
+            engine, first.policy, first.outcome, now(), True, now(), "duckdb", pending, again
+        )
+
+    store(first.evaluation_id)
+    assert len(compared) == 1  # stale: compared anew
+    with engine.connect() as conn:
+        serving = latest_evaluation(conn, "national").id
+    store(serving)
+    assert len(compared) == 1  # current: kept as made
+    engine.dispose()

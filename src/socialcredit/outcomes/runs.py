@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -17,8 +18,8 @@ from socialcredit.engine.spark import SparkData, check_engine, spark_session
 from socialcredit.errors import InvalidInput
 from socialcredit.rights.notices import Pending, prepare_notices, save_notices
 from socialcredit.settings import Settings
-from socialcredit.store.db import snapshot
-from socialcredit.store.evaluations import save_evaluation
+from socialcredit.store.db import STORE_LOCK, snapshot, writing
+from socialcredit.store.evaluations import latest_evaluation_id, save_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
 from socialcredit.store.snapshot import load_inputs
 from socialcredit.timeutil import format_instant, now
@@ -101,7 +102,15 @@ def run_evaluations(
             outcome.timings["notices"] = time.perf_counter() - clock_notices
         clock_store = time.perf_counter()
         evaluation_id = store_outcome(
-            engine, policy, outcome, run.known_at, known_at is None, begun, data.engine, pending
+            engine,
+            policy,
+            outcome,
+            run.known_at,
+            known_at is None,
+            begun,
+            data.engine,
+            pending,
+            partial(_compare_again, data, outcome),
         )
         outcome.timings["store"] = time.perf_counter() - clock_store
         seconds = time.perf_counter() - clock
@@ -122,6 +131,12 @@ def engine_data(
     )
 
 
+def _compare_again(
+    data: PlanData, outcome: Outcome, conn: sa.Connection, stale: Pending
+) -> Pending | None:
+    return prepare_notices(conn, data, outcome, stale.created_at)
+
+
 def store_outcome(
     engine: sa.Engine,
     policy: StoredPolicy,
@@ -131,10 +146,16 @@ def store_outcome(
     started_at: datetime,
     engine_name: str,
     pending: Pending | None = None,
+    again: Callable[[sa.Connection, Pending], Pending | None] | None = None,
 ) -> int:
     """Store one evaluation's outcome, and the notices it makes, in a transaction of its own;
-    returns its id."""
-    with engine.begin() as conn:
+    returns its id. The notices were compared with the evaluation serving when they were made;
+    when another run stored one since (the sweep beside `scs evaluate`), `again` compares anew
+    under the store lock, so that no change is told twice."""
+    with writing(engine, STORE_LOCK) as conn:
+        if pending is not None and again is not None:
+            serving = latest_evaluation_id(conn, policy.name)
+            pending = pending if serving == pending.previous_evaluation_id else again(conn, pending)
         evaluation_id = save_evaluation(
             conn,
             policy,

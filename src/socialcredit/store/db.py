@@ -71,6 +71,9 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 # gate checks do not wait for an evaluation reading the log).
 _LOG_LOCK = 0x5C5_1060
 AUDIT_LOCK = 0x5C5_A0D1
+# Storing a current evaluation with its notices: two runs at once (the service's sweep and an
+# operator's `scs evaluate`) must not both compare with the same previous evaluation.
+STORE_LOCK = 0x5C5_5709
 
 
 @contextmanager
