@@ -17,6 +17,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+# The CLI's rich consoles fix their width at import when COLUMNS is set then (an xdist worker
+# inherits the terminal's), and the CLI tests give each command its own COLUMNS: let them.
+os.environ.pop("COLUMNS", None)
+
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, init_store
 

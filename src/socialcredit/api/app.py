@@ -20,6 +20,7 @@ from socialcredit.api import docs, errors
 from socialcredit.api.bounds import BodyLimit
 from socialcredit.api.context import Service
 from socialcredit.api.gate import FastGate
+from socialcredit.api.language import LanguageMiddleware
 from socialcredit.api.routers import (
     appeals,
     audit,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         redoc_url=None,
     )
     api.state.service = svc
+    api.add_middleware(LanguageMiddleware)
     errors.install(api)
     modules = (
         ingest,

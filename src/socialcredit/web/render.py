@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -21,14 +21,18 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from socialcredit import i18n
 from socialcredit.api.auth import COOKIE
 from socialcredit.api.context import service
 from socialcredit.api.errors import refused, status_of
 from socialcredit.errors import Forbidden, SocialCreditError, Unauthenticated
+from socialcredit.i18n import formats
+from socialcredit.i18n.catalog import translations
+from socialcredit.i18n.languages import NAMES
+from socialcredit.i18n.text import text_language
 from socialcredit.sharing import sessions
 from socialcredit.sharing.access import OVERSIGHT, STAFF
 from socialcredit.sharing.keys import PUBLIC, PUBLIC_ROLE, Principal
-from socialcredit.timeutil import parse_instant
 from socialcredit.web import assets
 
 log = logging.getLogger("socialcredit.web")
@@ -49,36 +53,52 @@ SECURITY_HEADERS = {
 
 
 def _instant(value: datetime | str | None, with_time: bool = False) -> str:
-    if value is None or value == "":
-        return ""
-    moment = parse_instant(value) if isinstance(value, str) else value
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if with_time else f"{moment:%Y-%m-%d}"
-
-
-def _number(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
-
-
-def _signed(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:+,.{digits}f}".replace("-", "−")
+    return formats.format_datetime(value) if with_time else formats.format_date(value)
 
 
 def _words(value: str) -> str:
-    """`dishonest_judgment_debtors` → `Dishonest judgment debtors`."""
+    """`dishonest_judgment_debtors` → `Dishonest judgment debtors` (a last resort for a machine
+    name that has no text of its own; policy texts use `text`, fixed words the catalog)."""
     text = value.replace("_", " ").replace("-", " ")
     return text[:1].upper() + text[1:]
 
 
-def _percent(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{100 * value:.{digits}f}%"
+def _switch_url(request: Request, language: str) -> str:
+    """This page in `language` (`?lang=` is also remembered in the cookie)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*params, ("lang", language)])
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+# `_()`, `gettext`, `ngettext` and `{% trans %}` translate into the request's language (the
+# context variable `LanguageMiddleware` sets); newstyle: `_("… %(n)s", n=…)`, autoescaped.
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    lambda message: i18n.gettext(message),
+    lambda singular, plural, n: translations(i18n.current()).ngettext(singular, plural, n),
+    newstyle=True,
+    pgettext=lambda context, message: i18n.pgettext(context, message),
+)
 templates.env.filters.update(
-    instant=_instant, number=_number, signed=_signed, words=_words, percent=_percent
+    instant=_instant,
+    number=formats.format_number,
+    signed=formats.format_signed,
+    percent=formats.format_percent,
+    money=formats.format_money,
+    words=_words,
+    text=i18n.text,
+    localize=i18n.localize,
 )
 templates.env.globals.update(
-    STAFF=STAFF, OVERSIGHT=OVERSIGHT, quote=quote, plotly_url=assets.plotly_url()
+    STAFF=STAFF,
+    OVERSIGHT=OVERSIGHT,
+    quote=quote,
+    plotly_url=assets.plotly_url(),
+    LANGUAGES=i18n.LANGUAGES,
+    LANGUAGE_NAMES=NAMES,
+    language=i18n.current,
+    switch_url=_switch_url,
+    text_language=text_language,
 )
 
 
