@@ -2,12 +2,15 @@
 
     {"error": {"code": "not_found", "message": "...", "details": [...] | null}}
 
-No stack trace ever reaches a caller; unexpected errors are logged and answered with a 500.
+`code` and each detail's `field` are stable machine names; `message` and each detail's `reason`
+are for people, in the request's language (`readable`, `validation_reason`). No stack trace
+ever reaches a caller; unexpected errors are logged and answered with a 500.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -30,6 +33,7 @@ from socialcredit.errors import (
     TooLarge,
     Unauthenticated,
 )
+from socialcredit.i18n import N_, Message, _, localize
 from socialcredit.sharing.keys import PUBLIC, Principal
 
 log = logging.getLogger("socialcredit.api")
@@ -57,6 +61,82 @@ HTTP_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+# The words of an HTTP error that has no message of its own (Starlette's default detail is the
+# status phrase): the same English, translated.
+HTTP_PHRASES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    409: N_("Conflict"),
+    413: N_("Content Too Large"),
+    422: N_("Unprocessable Content"),
+    429: N_("Too Many Requests"),
+    503: N_("Service Unavailable"),
+}
+# Why a request's field was refused, by pydantic's error type (its `ctx` fills the names); a
+# type not here keeps pydantic's own English message.
+REASONS = {
+    "missing": N_("a value is required"),
+    "extra_forbidden": N_("this field is not expected"),
+    "string_type": N_("must be text"),
+    "string_too_short": N_("must have at least {min_length} characters"),
+    "string_too_long": N_("must have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("must match the pattern {pattern}"),
+    "too_short": N_("must have at least {min_length} items"),
+    "too_long": N_("must have at most {max_length} items"),
+    "int_parsing": N_("must be a whole number"),
+    "int_type": N_("must be a whole number"),
+    "float_parsing": N_("must be a number"),
+    "bool_parsing": N_("must be true or false"),
+    "greater_than": N_("must be greater than {gt}"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "less_than": N_("must be less than {lt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "literal_error": N_("must be one of {expected}"),
+    "enum": N_("must be one of {expected}"),
+    "list_type": N_("must be a list"),
+    "dict_type": N_("must be an object"),
+    "model_attributes_type": N_("must be an object"),
+    "json_invalid": N_("is not valid JSON"),
+}
+
+
+def readable(error: SocialCreditError) -> str:
+    """The error's message in the language in use. A `Message` is translated; so is the reason
+    of an `InvalidInput` raised with a `Message` reason (the field stays the machine name)."""
+    if isinstance(error.message, Message):
+        return localize(error.message)
+    if (
+        isinstance(error, InvalidInput)
+        and isinstance(error.reason, Message)
+        and error.message == (f"{error.field}: {error.reason}" if error.field else error.reason)
+    ):
+        reason = localize(error.reason)
+        return _("{field}: {reason}", field=error.field, reason=reason) if error.field else reason
+    return error.message
+
+
+def validation_reason(problem: Any) -> str:
+    """Why pydantic refused a field, in the language in use."""
+    template = REASONS.get(str(problem.get("type", "")))
+    if template is None:
+        return str(problem.get("msg", _("not valid")))
+    context = problem.get("ctx") or {}
+    try:
+        return _(template, **{k: str(v) for k, v in context.items()})
+    except (KeyError, IndexError):  # a context without the name the sentence needs
+        return str(problem.get("msg", _("not valid")))
+
+
+def http_message(status: int, detail: str) -> str:
+    """An HTTP error's message: its own words, or its status phrase in the language in use."""
+    phrase = HTTP_PHRASES.get(status)
+    if phrase is not None and detail == HTTPStatus(status).phrase:
+        return _(phrase)
+    return detail
 
 
 def status_of(error: SocialCreditError) -> int:
@@ -86,11 +166,11 @@ def from_error(error: SocialCreditError) -> Response:
     if isinstance(error, InvalidInput):
         problems = getattr(error, "problems", None)
         details = (
-            [{"field": k, "reason": r} for k, r in problems]
+            [{"field": k, "reason": localize(r)} for k, r in problems]
             if problems
-            else [{"field": error.field, "reason": error.reason}]
+            else [{"field": error.field, "reason": localize(error.reason)}]
         )
-    return error_response(status_of(error), error.code, error.message, details)
+    return error_response(status_of(error), error.code, readable(error), details)
 
 
 def allowed_methods(request: Request) -> str:
@@ -130,17 +210,17 @@ def install(app: FastAPI) -> None:
             await refused(request)
         return from_error(error)
 
-    async def validation(_: Request, error: Exception) -> Response:
+    async def validation(_request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         details = [
             {
                 "field": ".".join(str(p) for p in e.get("loc", ())),
-                "reason": str(e.get("msg", "invalid")),
+                "reason": validation_reason(e),
             }
             for e in error.errors()
         ]
-        first = details[0] if details else {"field": "", "reason": "invalid"}
-        message = f"{first['field']}: {first['reason']}"
+        first = details[0] if details else {"field": "", "reason": _("not valid")}
+        message = _("{field}: {reason}", field=first["field"], reason=first["reason"])
         return error_response(422, "invalid_input", message, details)
 
     async def http(request: Request, error: Exception) -> Response:
@@ -149,11 +229,12 @@ def install(app: FastAPI) -> None:
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = allowed_methods(request)
-        return error_response(error.status_code, code, str(error.detail), headers=headers)
+        message = http_message(error.status_code, str(error.detail))
+        return error_response(error.status_code, code, message, headers=headers)
 
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal", "internal error; it has been logged")
+        return error_response(500, "internal", _("internal error; it has been logged"))
 
     app.add_exception_handler(SocialCreditError, domain)
     app.add_exception_handler(RequestValidationError, validation)

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import NotFound
+from socialcredit.i18n import Message
 from socialcredit.policy.schema import Policy
 from socialcredit.store.evaluations import Evaluation, evaluations_of, latest_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
@@ -229,7 +230,8 @@ def scores_by_region(conn: sa.Connection, evaluation_id: int) -> list[RegionScor
     )
     by_region: dict[str, list[tuple[int, int]]] = {}
     for region, score, n in rows:
-        by_region.setdefault(region or "unknown", []).append((int(score), int(n)))
+        label = region or Message("unknown")  # a word the page translates (`localize`)
+        by_region.setdefault(label, []).append((int(score), int(n)))
     out = []
     for region in sorted(by_region):
         pairs = by_region[region]

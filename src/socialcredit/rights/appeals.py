@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from socialcredit.engine.overrides import Lifted
 from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.i18n import Message
 from socialcredit.identifiers import parse
 from socialcredit.outcomes.gate import Decision, choose, lifted_now
 from socialcredit.rights.cases import Event, required_text
@@ -299,7 +300,7 @@ def queue_rows(conn: sa.Connection, at: datetime) -> list[dict[str, Any]]:
             "id": a.id,
             "subject": names.get(a.subject_id),
             "filed_at": a.filed_at,
-            "what": f"appeal of {a.measure} ({a.policy})",
+            "what": Message("appeal of {measure} ({policy})", measure=a.measure, policy=a.policy),
             "due_at": a.due_at,
             "overdue": a.overdue(at),
             "url": f"/review/appeals/{a.id}",

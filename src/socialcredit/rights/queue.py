@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from socialcredit.i18n import Message
 from socialcredit.rights import appeals, repair
 from socialcredit.store.registry import first_identifiers
 from socialcredit.store.schema import objections, records
@@ -18,7 +20,7 @@ class Case:
     kind: str  # objection | appeal | repair
     id: int
     subject: str | None  # the subject's first identifier
-    about: str  # what the case is about: a record, a measure, a list
+    about: str  # what the case is about: a record, a measure, a list (a `Message`: `localize`)
     filed_at: datetime
     due_at: datetime
     overdue: bool  # open at or past its deadline as of `at`
@@ -67,7 +69,7 @@ def _objections(conn: sa.Connection, at: datetime) -> list[Case]:
             kind="objection",
             id=r.id,
             subject=names.get(r.subject_id),
-            about=f"record {r.source_id}/{r.record_id} ({r.type})",
+            about=Message("record {record} ({type})", record=_key(r), type=r.type),
             filed_at=r.filed_at,
             due_at=r.due_at,
             overdue=r.due_at <= at,
@@ -75,3 +77,8 @@ def _objections(conn: sa.Connection, at: datetime) -> list[Case]:
         )
         for r in rows
     ]
+
+
+def _key(row: Any) -> str:
+    """A record's key as staff read it: `source/record id`."""
+    return f"{row.source_id}/{row.record_id}"

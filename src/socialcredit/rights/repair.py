@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.i18n import Message
 from socialcredit.ingest.accept import accept_records
 from socialcredit.policy.patterns import any_match
 from socialcredit.policy.schema import ListDef
@@ -333,7 +334,9 @@ def queue_rows(conn: sa.Connection, at: datetime) -> list[dict[str, Any]]:
             "id": a.id,
             "subject": names.get(a.subject_id),
             "filed_at": a.filed_at,
-            "what": f"credit repair: leave {a.list_name} ({a.policy})",
+            "what": Message(
+                "credit repair: leave {list} ({policy})", list=a.list_name, policy=a.policy
+            ),
             "due_at": a.due_at,
             "overdue": a.overdue(at),
             "url": f"/review/repair/{a.id}",

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from socialcredit.i18n import Message
 from socialcredit.store.policies import latest_policies
 from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import api_keys, identifiers
@@ -170,9 +171,9 @@ def authenticate(conn: sa.Connection, key: str) -> Principal:
     stored = row.secret_hash if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(stored, digest(key))  # the same work whether found or not
     if row is None or not matches:
-        raise Unauthenticated("the API key is not valid")
+        raise Unauthenticated(Message("the API key is not valid"))
     if row.revoked_at is not None:
-        raise Unauthenticated(f"the API key {prefix} was revoked")
+        raise Unauthenticated(Message("the API key {prefix} was revoked", prefix=prefix))
     return principal_of(conn, row)
 
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from socialcredit.errors import Unauthenticated
+from socialcredit.i18n import Message
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import Principal, principal_of
 from socialcredit.store.schema import api_keys, web_sessions
@@ -64,9 +65,11 @@ class SessionRules:
         try:
             token = self._signer.unsign(cookie, max_age=int(self.lifetime.total_seconds()))
         except SignatureExpired:
-            raise Unauthenticated("your session expired; log in again") from None
+            raise Unauthenticated(Message("your session expired; log in again")) from None
         except BadSignature:
-            raise Unauthenticated("the session cookie is not valid; log in again") from None
+            raise Unauthenticated(
+                Message("the session cookie is not valid; log in again")
+            ) from None
         return token.decode("ascii")
 
 
@@ -122,19 +125,24 @@ def resolve(engine: sa.Engine, rules: SessionRules, cookie: str) -> Principal:
             .where(web_sessions.c.token_hash == _digest(token))
         ).first()
         if row is None:
-            raise Unauthenticated("this session has ended; log in again")
+            raise Unauthenticated(Message("this session has ended; log in again"))
         if row.ended_at is not None:
-            raise Unauthenticated("you have logged out; log in again")
+            raise Unauthenticated(Message("you have logged out; log in again"))
         moment = now()
         if row.expires_at <= moment:
-            raise Unauthenticated("your session expired; log in again")
+            raise Unauthenticated(Message("your session expired; log in again"))
         if row.seen_at <= moment - rules.idle:
             minutes = int(rules.idle.total_seconds() // 60)
             raise Unauthenticated(
-                f"your session ended after {minutes} minutes unused; log in again"
+                Message(
+                    "your session ended after {minutes} minutes unused; log in again",
+                    minutes=minutes,
+                )
             )
         if row.revoked_at is not None:
-            raise Unauthenticated(f"the key {row.prefix} of this session was revoked")
+            raise Unauthenticated(
+                Message("the key {prefix} of this session was revoked", prefix=row.prefix)
+            )
         principal = principal_of(conn, row)
     if moment - row.seen_at >= TOUCH_EVERY:
         with engine.begin() as conn:

@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from socialcredit.api.errors import allowed_methods
+from socialcredit.api.errors import allowed_methods, http_message
+from socialcredit.i18n import Message
 from socialcredit.web import assets
 from socialcredit.web.pages import (
     cases,
@@ -43,7 +44,11 @@ def _html_not_found(api: FastAPI) -> None:
         assert isinstance(error, HTTPException)
         browser = "text/html" in request.headers.get("accept", "")
         if browser and not request.url.path.startswith(API_PATHS):
-            message = "There is no page here." if error.status_code == 404 else str(error.detail)
+            message = (
+                Message("There is no page here.")
+                if error.status_code == 404
+                else http_message(error.status_code, str(error.detail))
+            )
             page = error_page(request, error.status_code, message)
             if error.status_code == 405:
                 page.headers["Allow"] = allowed_methods(request)

@@ -24,9 +24,9 @@ from starlette.responses import Response
 from socialcredit import i18n
 from socialcredit.api.auth import COOKIE
 from socialcredit.api.context import service
-from socialcredit.api.errors import refused, status_of
+from socialcredit.api.errors import readable, refused, status_of, validation_reason
 from socialcredit.errors import Forbidden, SocialCreditError, Unauthenticated
-from socialcredit.i18n import formats
+from socialcredit.i18n import N_, Message, formats
 from socialcredit.i18n.catalog import translations
 from socialcredit.i18n.languages import NAMES
 from socialcredit.i18n.text import text_language
@@ -50,6 +50,26 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+# Each role as a word in the reader's language (the header, the no-pages page).
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "operator": N_("Operator"),
+    "reviewer": N_("Reviewer"),
+    "auditor": N_("Auditor"),
+    "subject": N_("Data subject"),
+    "source": N_("Data source"),
+    "relying_party": N_("Relying party"),
+    "public": N_("Visitor"),
+}
+ERROR_TITLES = {403: N_("Not allowed"), 404: N_("Not found"), 422: N_("Not understood")}
+
+
+def role_name(role: str) -> str:
+    """A role in the reader's language (`admin` → Administrator, 管理员)."""
+    known = ROLE_NAMES.get(role)
+    return i18n.gettext(known) if known else _words(role)
 
 
 def _instant(value: datetime | str | None, with_time: bool = False) -> str:
@@ -86,6 +106,7 @@ templates.env.filters.update(
     percent=formats.format_percent,
     money=formats.format_money,
     words=_words,
+    role=role_name,
     text=i18n.text,
     localize=i18n.localize,
 )
@@ -140,17 +161,25 @@ def viewer(request: Request) -> Principal:
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
+    """The error as a page in the reader's language: `message` is localized (a `Message` is
+    translated; a plain text is shown as it is)."""
     who = viewer(request)
+    message = i18n.localize(message)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         response = page(
-            request, "login.html", PUBLIC, 401, message=message, next=target, title="Log in"
+            request,
+            "login.html",
+            PUBLIC,
+            401,
+            message=message,
+            next=target,
+            title=i18n.gettext("Log in"),
         )
         if request.cookies.get(COOKIE):
             response.delete_cookie(COOKIE, path="/")  # an ended, expired or forged session
         return response
-    titles = {403: "Not allowed", 404: "Not found", 422: "Not understood"}
-    title = titles.get(status, "Something went wrong")
+    title = i18n.gettext(ERROR_TITLES.get(status, N_("Something went wrong")))
     return page(request, "error.html", who, status, title=title, code=status, message=message)
 
 
@@ -167,13 +196,17 @@ class PageRoute(APIRoute):
                 if isinstance(error, Unauthenticated | Forbidden):
                     await refused(request)  # audited like every API refusal
                 if isinstance(error, Unauthenticated) and not request.cookies.get(COOKIE):
-                    return error_page(request, 401, "Log in to see this page.")
-                return error_page(request, status_of(error), error.message)
+                    return error_page(request, 401, Message("Log in to see this page."))
+                return error_page(request, status_of(error), readable(error))
             except RequestValidationError as error:
                 problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', 'invalid')}"
+                    i18n.gettext(
+                        "{field}: {reason}",
+                        field=".".join(str(p) for p in e.get("loc", ())[1:]),
+                        reason=validation_reason(e),
+                    )
                     for e in error.errors()
                 )
-                return error_page(request, 422, problems or "the request is not valid")
+                return error_page(request, 422, problems or Message("the request is not valid"))
 
         return render_errors

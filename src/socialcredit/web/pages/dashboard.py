@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.errors import NotFound
+from socialcredit.i18n import Message, _
 from socialcredit.outcomes.dashboard import (
     latest_listed,
     lowest_scores,
@@ -34,17 +35,29 @@ def dashboard(
     who: PageCaller,
     policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Response:
-    require_role(who, OVERSIGHT, "the dashboard")
+    require_role(who, OVERSIGHT, Message("the dashboard"))
     with svc.engine.connect() as conn:
         overview = summaries(conn)
         evaluated = [s for s in overview if s.evaluation is not None]
         if policy is None:
             if not evaluated:
-                return page(request, "dashboard.html", who, overview=overview, board=None)
+                return page(
+                    request,
+                    "dashboard.html",
+                    who,
+                    title=_("Dashboard"),
+                    nav="dashboard",
+                    overview=overview,
+                    board=None,
+                )
             policy = evaluated[0].name
         stored = get_policy(conn, policy)
         if not any(s.name == stored.name for s in evaluated):
-            raise NotFound(f"policy {policy} has no current evaluation; run `scs evaluate`")
+            raise NotFound(
+                Message(
+                    "policy {policy} has no current evaluation; run `scs evaluate`", policy=policy
+                )
+            )
         board = policy_dashboard(conn, stored)
         staff = who.role in STAFF
         shortlist = {
@@ -53,6 +66,8 @@ def dashboard(
         }
     svc.log(who, "dashboard.read", f"{stored.name} evaluation {board.evaluation.id}", PURPOSE)
     document = stored.policy
+    # each tier's label, when the policy gives one (a word in the reader's language: `| text`)
+    tier_labels = {t.name: getattr(t, "label", None) for t in document.tiers}
     figures = {
         "trend": charts.trend(board.trend, document.scores),
         "measures": charts.measures_by_authority(board.measures),
@@ -67,10 +82,11 @@ def dashboard(
         request,
         "dashboard.html",
         who,
-        title=f"Dashboard · {stored.name}",
+        title=_("Dashboard · {policy}", policy=stored.name),
         nav="dashboard",
         overview=overview,
         board=board,
         figures=figures,
         shortlist=shortlist,
+        tier_labels=tier_labels,
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.i18n import _, text
 from socialcredit.outcomes.publish import public_list, public_lists
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
@@ -19,14 +20,14 @@ PAGE_SIZE = 50
 def landing(request: Request, svc: Svc, who: PageCaller) -> Response:
     with svc.engine.connect() as conn:
         found = public_lists(conn)
-    return page(request, "landing.html", who, lists=found, title="Open, auditable social credit")
+    return page(request, "landing.html", who, lists=found, title=_("Open, auditable social credit"))
 
 
 @router.get("/lists")
 def lists(request: Request, svc: Svc, who: PageCaller) -> Response:
     with svc.engine.connect() as conn:
         found = public_lists(conn)
-    return page(request, "lists.html", who, lists=found, title="Public lists", nav="lists")
+    return page(request, "lists.html", who, lists=found, title=_("Public lists"), nav="lists")
 
 
 @router.get("/lists/{name}")
@@ -50,6 +51,7 @@ def public_list_page(
         )
     svc.log(who, "list.read", f"{found['policy']} {name} page {number}", PURPOSE)
     pages = max(1, -(-found["total"] // PAGE_SIZE))
+    label = about.get("label") if about else None  # a list's own name, when the policy gives one
     return page(
         request,
         "list.html",
@@ -58,6 +60,6 @@ def public_list_page(
         listing=found,
         about=about,
         pages=pages,
-        title=name.replace("_", " ").capitalize(),
+        title=text(label) if label else name.replace("_", " ").capitalize(),
         nav="lists",
     )

@@ -21,6 +21,7 @@ from socialcredit.api.auth import COOKIE, PageCaller, Svc
 from socialcredit.api.context import client_of
 from socialcredit.audit.log import Entry
 from socialcredit.errors import Forbidden, Unauthenticated
+from socialcredit.i18n import Message, _, localize
 from socialcredit.sharing import sessions
 from socialcredit.sharing.access import OVERSIGHT
 from socialcredit.sharing.keys import PUBLIC, Principal
@@ -51,7 +52,7 @@ def _safe_next(target: str) -> str | None:
 
 @router.get("/login")
 def login_form(request: Request, who: PageCaller, next: str = "") -> Response:
-    return page(request, "login.html", who, title="Log in", next=next, message=None)
+    return page(request, "login.html", who, title=_("Log in"), next=next, message=None)
 
 
 def same_site(request: Request) -> None:
@@ -65,7 +66,7 @@ def same_site(request: Request) -> None:
     else:
         ok = True  # neither header: not a browser's cross-site form (curl, scripts)
     if not ok:
-        raise Forbidden("this form may be posted only from this site")
+        raise Forbidden(Message("this form may be posted only from this site"))
 
 
 @router.post("/login")
@@ -81,12 +82,18 @@ def login(
     except Unauthenticated as error:
         refusal = Entry.now(PUBLIC.name, PUBLIC.role, "web.login", "key", PURPOSE, "refused")
         svc.refused_now(client_of(request.scope), refusal)
-        message = "Enter a key." if not key.strip() else f"That key does not work: {error.message}."
-        return page(request, "login.html", PUBLIC, 401, title="Log in", next=next, message=message)
+        message = (
+            _("Enter a key.")
+            if not key.strip()
+            else _("That key does not work: {reason}.", reason=localize(error.message))
+        )
+        return page(
+            request, "login.html", PUBLIC, 401, title=_("Log in"), next=next, message=message
+        )
     svc.log(who, "web.login", who.name, PURPOSE)
     home = home_of(who)
     if home is None:
-        return page(request, "no_pages.html", who, title="No pages for this key")
+        return page(request, "no_pages.html", who, title=_("No pages for this key"))
     target = _safe_next(next)
     # One writer at a time (SQLite: BEGIN IMMEDIATE), so that the lookups below cannot turn
     # into a write that fails because another request wrote in between.
