@@ -13,6 +13,7 @@ from rich.table import Table
 
 from socialcredit.cli.common import err, out, state
 from socialcredit.errors import InvalidInput
+from socialcredit.i18n import DEFAULT
 from socialcredit.rights.notices import list_notices
 from socialcredit.rights.sweep import sweep
 from socialcredit.store.registry import find_subject
@@ -44,7 +45,7 @@ def notices_list(
     s = state(ctx)
     with s.engine().connect() as conn:
         found = find_subject(conn, subject) if subject else None
-        page = list_notices(conn, found, limit)
+        page = list_notices(conn, found, limit, language=DEFAULT)  # the subject's is unknown
     s.log("notices.list", found.identifier if found else f"all notices ({page['total']})")
     notices: list[dict[str, Any]] = page["notices"]
     if fmt == "json":

@@ -61,17 +61,17 @@ class Appeal:
         return self.status == "open" and self.due_at <= at
 
     def timeline(self) -> list[Event]:
-        events = [Event(self.filed_at, "appeal filed")]
+        events = [Event(self.filed_at, Message("appeal filed"))]
         if self.decided_at is None:
-            events.append(Event(self.due_at, "a reviewer's decision is due", done=False))
+            events.append(Event(self.due_at, Message("a reviewer's decision is due"), done=False))
             return events
         if self.status == "upheld":
-            events.append(Event(self.decided_at, "decision upheld by a reviewer"))
+            events.append(Event(self.decided_at, Message("decision upheld by a reviewer")))
             return events
-        events.append(Event(self.decided_at, "override granted: the measure is lifted"))
+        events.append(Event(self.decided_at, Message("override granted: the measure is lifted")))
         if self.until is not None:
             ended = self.until <= now()
-            events.append(Event(self.until, "the override ends", done=ended))
+            events.append(Event(self.until, Message("the override ends"), done=ended))
         return events
 
 
@@ -106,7 +106,7 @@ def _query() -> sa.Select[Any]:
 def get_appeal(conn: sa.Connection, appeal_id: int) -> Appeal:
     row = conn.execute(_query().where(appeals.c.id == appeal_id)).first()
     if row is None:
-        raise NotFound(f"no appeal {appeal_id}")
+        raise NotFound(Message("no appeal {appeal}", appeal=appeal_id))
     return _appeal(row)
 
 
@@ -119,7 +119,7 @@ def list_appeals(
     """Appeals by due date (state: None for all, "open", or "overdue" as of `at`)."""
     query = _query().order_by(appeals.c.due_at, appeals.c.id)
     if state not in (None, "open", "overdue"):
-        raise InvalidInput("state", f"{state!r} is not open or overdue")
+        raise InvalidInput("state", Message("{state} is not open or overdue", state=repr(state)))
     if state is not None:
         query = query.where(appeals.c.status == "open")
     if state == "overdue":
@@ -152,7 +152,14 @@ def file_appeal(
     stored = get_policy(conn, policy)
     if stored.policy.measure(measure) is None:
         names = ", ".join(m.name for m in stored.policy.measures) or "none"
-        raise NotFound(f"policy {stored.name} has no measure {measure!r} (measures: {names})")
+        raise NotFound(
+            Message(
+                "policy {policy} has no measure {measure} (measures: {names})",
+                policy=stored.name,
+                measure=repr(measure),
+                names=names,
+            )
+        )
     evaluation = latest_evaluation(conn, stored.name)
     gone = lifted_now(conn, evaluation)  # already lifted: nothing left to appeal
     found = [
@@ -164,11 +171,27 @@ def file_appeal(
     ]
     chosen = choose(found, subject.id)
     if chosen is None:
-        because = f" because of {parse(cause)}" if cause is not None else ""
+        where = {
+            "measure": measure,
+            "subject": subject.identifier,
+            "policy": stored.name,
+            "as_of": format_instant(evaluation.as_of),
+        }
+        if cause is not None:
+            raise Conflict(
+                Message(
+                    "{measure} does not apply to {subject} because of {cause} in the current "
+                    "evaluation of {policy} (as of {as_of}); there is no decision to appeal",
+                    cause=str(parse(cause)),
+                    **where,
+                )
+            )
         raise Conflict(
-            f"{measure} does not apply to {subject.identifier}{because} in the current "
-            f"evaluation of {stored.name} (as of {format_instant(evaluation.as_of)}); "
-            "there is no decision to appeal"
+            Message(
+                "{measure} does not apply to {subject} in the current evaluation of {policy} "
+                "(as of {as_of}); there is no decision to appeal",
+                **where,
+            )
         )
     open_one = conn.execute(
         sa.select(appeals.c.id).where(
@@ -180,7 +203,12 @@ def file_appeal(
         )
     ).scalar()
     if open_one is not None:
-        raise Conflict(f"appeal {open_one} of this decision is still open; wait for its decision")
+        raise Conflict(
+            Message(
+                "appeal {appeal} of this decision is still open; wait for its decision",
+                appeal=open_one,
+            )
+        )
     filed = now()
     appeal_id = conn.execute(
         appeals.insert()
@@ -214,22 +242,35 @@ def decide_appeal(
     """A reviewer's decision: "uphold", or "override" (the measure is lifted for the subject
     until `until`, or until its cause changes when `until` is None)."""
     if outcome not in OUTCOMES:
-        raise InvalidInput("outcome", f"{outcome!r} is not uphold or override")
+        raise InvalidInput(
+            "outcome", Message("{outcome} is not uphold or override", outcome=repr(outcome))
+        )
     text = required_text("note", note)
     decided = now()
     if until is not None:
         until = as_utc(until)
         if outcome != "override":
-            raise InvalidInput("until", "only an override has an end; an upheld decision stays")
+            raise InvalidInput(
+                "until", Message("only an override has an end; an upheld decision stays")
+            )
         if until <= decided:
             raise InvalidInput(
-                "until", f"{format_instant(until)} is not after now ({format_instant(decided)})"
+                "until",
+                Message(
+                    "{until} is not after now ({now})",
+                    until=format_instant(until),
+                    now=format_instant(decided),
+                ),
             )
     appeal = get_appeal(conn, appeal_id)
     if appeal.status != "open":
         raise Conflict(
-            f"appeal {appeal_id} was already decided ({appeal.status}) at "
-            f"{format_instant(appeal.decided_at)}"
+            Message(
+                "appeal {appeal} was already decided ({status}) at {at}",
+                appeal=appeal_id,
+                status=appeal.status,
+                at=format_instant(appeal.decided_at),
+            )
         )
     changed = conn.execute(
         sa.update(appeals)
@@ -237,7 +278,9 @@ def decide_appeal(
         .values(status=STATUS_OF[outcome], decided_at=decided, decided_by=actor, note=text)
     ).rowcount
     if changed != 1:
-        raise Conflict(f"appeal {appeal_id} was decided by someone else meanwhile")
+        raise Conflict(
+            Message("appeal {appeal} was decided by someone else meanwhile", appeal=appeal_id)
+        )
     if outcome == "override":
         conn.execute(
             overrides.insert().values(

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 
 from socialcredit.errors import Forbidden, InvalidInput, NotFound
+from socialcredit.i18n import Message
 from socialcredit.rights.opening import AuditLog
 from socialcredit.sharing.access import require_case, require_reviewer
 from socialcredit.sharing.keys import Principal
@@ -23,9 +24,12 @@ def required_text(field: str, value: str | None) -> str:
     """A person's words (grounds, a reviewer's note): present, not blank, of letter length."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(field, "is required: say why, in words")
+        raise InvalidInput(field, Message("is required: say why, in words"))
     if len(text) > MAX_TEXT:
-        raise InvalidInput(field, f"is {len(text)} characters long; at most {MAX_TEXT}")
+        raise InvalidInput(
+            field,
+            Message("is {length} characters long; at most {most}", length=len(text), most=MAX_TEXT),
+        )
     return text
 
 
@@ -71,7 +75,9 @@ def open_case(
             case = load(conn, case_id)
     except NotFound:
         if who.role == "subject":
-            raise Forbidden(f"a subject key may read only its own cases ({action})") from None
+            raise Forbidden(
+                Message("a subject key may read only its own cases ({action})", action=action)
+            ) from None
         log(who, action, f"case {case_id}", purpose, "not_found")
         raise
     require_case(who, case.subject_id, action)

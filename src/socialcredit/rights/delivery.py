@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from socialcredit.audit.log import Entry, append_entries
 from socialcredit.errors import InvalidInput
+from socialcredit.i18n import DEFAULT
 from socialcredit.rights.notices import notice_document
 from socialcredit.store.schema import notice_outbox, notices
 from socialcredit.timeutil import now
@@ -118,7 +119,9 @@ def deliver_due(engine: sa.Engine, send: Send, at: datetime | None = None) -> De
         if claimed is None:
             continue
         try:
-            send(notice_document(claimed))
+            # The subject's language is not stored: English, with every other language
+            # beside it (`translations`), for the receiver to choose (docs/rights.md).
+            send(notice_document(claimed, DEFAULT, every_language=True))
         except DeliveryFailed as error:
             if _record_failure(engine, claimed, str(error), at):
                 result.failed += 1

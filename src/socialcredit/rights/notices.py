@@ -29,6 +29,8 @@ import sqlalchemy as sa
 from socialcredit.engine import PlanData
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
+from socialcredit.i18n import LANGUAGES, Message, current, use
+from socialcredit.rights import notice_text
 from socialcredit.rights.changes import (
     NoticeRow,
     Previous,
@@ -166,7 +168,9 @@ def case_notice(
     created_at: datetime | None = None,
 ) -> int:
     """Store a notice about a case (not an evaluation) and its outbox row, in the caller's
-    transaction; returns its id. `body` holds what the notice says besides its headline."""
+    transaction; returns its id. `body` holds what the notice says besides its headline. A
+    `Message` headline is stored with its id and parameters too, so that each reader reads it
+    in its own language (its parameters must be JSON values)."""
     if kind in KINDS or not re.match(CASE_KIND, kind):
         raise InvalidInput("kind", f"{kind!r} is not a case notice kind (e.g. appeal_decided)")
     if not headline.strip():
@@ -174,19 +178,24 @@ def case_notice(
     at = created_at or now()
     pending = Pending(None, [NoticeRow(subject_id, kind, topic[:64], adverse, None)], at)
     named = first_identifiers(conn, [subject_id]).get(subject_id)
-    pending.rows[0].body = {"subject": named, **body, "headline": headline}
+    pending.rows[0].body = {"subject": named, **body, "headline": str(headline)}
+    if isinstance(headline, Message):
+        pending.rows[0].body["headline_message"] = {"id": headline.msgid, "params": headline.params}
     return save_notices(conn, pending, None)[0]
 
 
 def _contest(row: NoticeRow, respond_by: str | None) -> dict[str, Any]:
-    what = "measure" if row.kind.startswith("measure") else "decision"
+    # Stored in English beside the machine data; `notice_text` writes them again in the
+    # reader's language when the notice is shown.
+    what = (
+        notice_text.APPEAL_MEASURE
+        if row.kind.startswith("measure")
+        else (notice_text.APPEAL_DECISION)
+    )
     return {
         "respond_by": respond_by,
-        "object": "If a record behind this is wrong, object to it with the Object action next "
-        "to the record in your portal. The source that sent it must answer by the deadline "
-        "the policy sets; a record it does not verify in time stops counting.",
-        "appeal": f"To have a person review this {what}, appeal it with the Appeal action in "
-        "your portal.",
+        "object": notice_text.OBJECT,
+        "appeal": what,
         # The same actions for programs and operators (the portal calls these services).
         "object_via": ["POST /v1/me/objections", "scs objections file"],
         "appeal_via": ["POST /v1/me/appeals", "scs appeals file"],
@@ -196,10 +205,20 @@ def _contest(row: NoticeRow, respond_by: str | None) -> dict[str, Any]:
 # --- reading -------------------------------------------------------------------------------
 
 
-def notice_document(row: Any) -> dict[str, Any]:
-    """One stored notice as the API, the CLI and the pages show it."""
+def notice_document(
+    row: Any, language: str | None = None, every_language: bool = False
+) -> dict[str, Any]:
+    """One stored notice as the API, the CLI and the pages show it: its machine data as stored,
+    and what a person reads (headline, reason, factors, how to object or appeal) written in
+    `language` (by default the one in use). `every_language` adds `translations`: the same
+    fields in each other served language (the webhook, whose reader's language is unknown)."""
     body = dict(row.body)
-    return {
+    chosen = language or current()
+    with use(chosen):
+        human = notice_text.human_fields(row.kind, row.topic, body)
+    body.pop("headline", None)
+    body.pop("headline_message", None)
+    document = {
         "id": row.id,
         "kind": row.kind,
         "topic": row.topic,
@@ -208,10 +227,19 @@ def notice_document(row: Any) -> dict[str, Any]:
         "evaluation": row.evaluation_id,
         "previous_evaluation": row.previous_evaluation_id,
         "created_at": format_instant(row.created_at),
-        "headline": body.pop("headline", ""),
         **{k: v for k, v in body.items() if k not in ("notice", "policy")},
+        **human,
+        "language": chosen,
         "delivery": row.state,
     }
+    if every_language:
+        document["translations"] = {}
+        for other in LANGUAGES:
+            if other != chosen:
+                with use(other):
+                    fields = notice_text.human_fields(row.kind, row.topic, dict(row.body))
+                document["translations"][other] = fields
+    return document
 
 
 def list_notices(
@@ -219,8 +247,10 @@ def list_notices(
     subject: Subject | None = None,
     limit: int = 100,
     offset: int = 0,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """Notices, newest first, with their delivery state; all or one subject's."""
+    """Notices, newest first, with their delivery state; all or one subject's. What a person
+    reads in them is in `language` (by default the one in use)."""
     if limit < 1 or limit > 10_000:
         raise InvalidInput("limit", f"{limit} is not between 1 and 10000")
     if offset < 0:
@@ -237,5 +267,5 @@ def list_notices(
     )
     return {
         "total": int(total.scalar_one()),
-        "notices": [notice_document(r) for r in conn.execute(query)],
+        "notices": [notice_document(r, language) for r in conn.execute(query)],
     }

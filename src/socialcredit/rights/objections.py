@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from socialcredit.audit.log import Entry, append
 from socialcredit.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from socialcredit.i18n import N_, Message
 from socialcredit.policy.schema import DEFAULT_DISPUTE_DAYS
 from socialcredit.rights.notices import case_notice
 from socialcredit.sharing.access import (
@@ -70,7 +71,9 @@ def parse_record_ref(text: str, field: str = "record") -> RecordRef:
     """`SOURCE/RECORD_ID` (the record id may itself contain slashes)."""
     source, sep, record_id = text.strip().partition("/")
     if not sep or not source or not record_id:
-        raise InvalidInput(field, f"{text!r} is not SOURCE/RECORD_ID (e.g. bank/b-1)")
+        raise InvalidInput(
+            field, Message("{text} is not SOURCE/RECORD_ID (e.g. bank/b-1)", text=repr(text))
+        )
     return RecordRef(source, record_id)
 
 
@@ -107,36 +110,49 @@ def file_objection(
     require_objector(who)  # first: a caller who may not file learns nothing else
     grounds = grounds.strip()
     if not grounds:
-        raise InvalidInput("grounds", "say why the record is wrong (it is empty)")
+        raise InvalidInput("grounds", Message("say why the record is wrong (it is empty)"))
     if len(grounds) > MAX_GROUNDS:
-        raise InvalidInput("grounds", f"is {len(grounds)} characters; at most {MAX_GROUNDS}")
+        raise InvalidInput(
+            "grounds",
+            Message(
+                "is {length} characters; at most {most}", length=len(grounds), most=MAX_GROUNDS
+            ),
+        )
     if evidence is not None:
         check_evidence(evidence)
     if who.role == "subject":
         subject_id = who.subject_id
     if subject_id is None:
-        raise InvalidInput("subject", "name the subject the objection is filed for")
+        raise InvalidInput("subject", Message("name the subject the objection is filed for"))
     row = _record(conn, ref)
+    record = f"{ref.source}/{ref.record_id}"
     if who.role == "subject" and (row is None or row.subject_id != subject_id):
         # The same words for a record that does not exist and another subject's record.
-        raise Forbidden(f"no record {ref.source}/{ref.record_id} of yours to object to")
+        raise Forbidden(Message("no record {record} of yours to object to", record=record))
     if row is None:
-        raise NotFound(f"no record {ref.source}/{ref.record_id}")
+        raise NotFound(Message("no record {record}", record=record))
     if row.subject_id != subject_id:
         raise InvalidInput(
-            "subject", f"record {ref.source}/{ref.record_id} is about another subject"
+            "subject", Message("record {record} is about another subject", record=record)
         )
     status = current_status(conn, [row.id]).get(row.id, "active")
     if status in _CLOSED_STATUSES:
         raise Conflict(
-            f"record {ref.source}/{ref.record_id} is {status}; it no longer counts and "
-            "cannot be objected to"
+            Message(
+                "record {record} is {status}; it no longer counts and cannot be objected to",
+                record=record,
+                status=status,
+            )
         )
     open_one = _open_objection(conn, row.id)
     if open_one is not None:
         raise Conflict(
-            f"record {ref.source}/{ref.record_id} is already under objection {open_one} "
-            "(still open); add to that one instead"
+            Message(
+                "record {record} is already under objection {objection} (still open); add to "
+                "that one instead",
+                record=record,
+                objection=open_one,
+            )
         )
     at = now()
     days = dispute_deadline_days(conn)
@@ -170,12 +186,28 @@ def file_objection(
 
 def check_evidence(evidence: Evidence) -> None:
     if len(evidence.content) > MAX_EVIDENCE_BYTES:
+        size = f"{len(evidence.content):,}"
+        limit = f"{MAX_EVIDENCE_BYTES:,}"
+        if evidence.name:
+            raise TooLarge(
+                Message(
+                    "evidence: {name} is {size} bytes; the limit is {limit} bytes (5 MiB)",
+                    name=evidence.name,
+                    size=size,
+                    limit=limit,
+                )
+            )
         raise TooLarge(
-            f"evidence: {evidence.name or 'the file'} is {len(evidence.content):,} bytes; "
-            f"the limit is {MAX_EVIDENCE_BYTES:,} bytes (5 MiB)"
+            Message(
+                "evidence: the file is {size} bytes; the limit is {limit} bytes (5 MiB)",
+                size=size,
+                limit=limit,
+            )
         )
     if not evidence.content:
-        raise InvalidInput("evidence", f"{evidence.name or 'the file'} is empty")
+        if evidence.name:
+            raise InvalidInput("evidence", Message("{name} is empty", name=evidence.name))
+        raise InvalidInput("evidence", Message("the file is empty"))
 
 
 # --- answering --------------------------------------------------------------------------------
@@ -214,30 +246,49 @@ def answer_objection(
     row = _objection_row(conn, objection_id, who)
     require_answerer(who, row.source_id)
     at = now()
+    record = f"{row.source_id}/{row.record_id}"
     if row.resolution is None and at >= row.due_at:
         raise Conflict(
-            f"objection {objection_id} was not answered by its deadline "
-            f"({format_instant(row.due_at)}); record {row.source_id}/{row.record_id} is "
-            "suppressed by the sweep"
+            Message(
+                "objection {objection} was not answered by its deadline ({due}); record "
+                "{record} is suppressed by the sweep",
+                objection=objection_id,
+                due=format_instant(row.due_at),
+                record=record,
+            )
         )
     if row.resolution == "suppressed":
         raise Conflict(
-            f"objection {objection_id} was not answered by its deadline "
-            f"({format_instant(row.due_at)}); record {row.source_id}/{row.record_id} was "
-            f"suppressed at {format_instant(row.resolved_at)}"
+            Message(
+                "objection {objection} was not answered by its deadline ({due}); record "
+                "{record} was suppressed at {at}",
+                objection=objection_id,
+                due=format_instant(row.due_at),
+                record=record,
+                at=format_instant(row.resolved_at),
+            )
         )
     if row.resolution is not None:
         raise Conflict(
-            f"objection {objection_id} was already answered {row.resolution} "
-            f"at {format_instant(row.resolved_at)}"
+            Message(
+                "objection {objection} was already answered {answer} at {at}",
+                objection=objection_id,
+                answer=row.resolution,
+                at=format_instant(row.resolved_at),
+            )
         )
     current = current_status(conn, [row.record_pk]).get(row.record_pk, "active")
     if current != "disputed":
         # Ingest (a retraction, a correction) or retention (a purge) changed the record while
         # the objection was open: an answer must not bring a record back that is gone.
         raise Conflict(
-            f"record {row.source_id}/{row.record_id} is {current} now, no longer disputed; "
-            f"objection {objection_id} closes as that at its deadline"
+            Message(
+                "record {record} is {status} now, no longer disputed; objection {objection} "
+                "closes as that at its deadline",
+                record=record,
+                status=current,
+                objection=objection_id,
+            )
         )
     corrected_id = None
     if answer == "corrected":
@@ -390,17 +441,32 @@ def _resolve(
         )
     ).rowcount
     if done != 1:
-        raise Conflict(f"objection {objection_id} was resolved meanwhile; ask again")
+        raise Conflict(
+            Message(
+                "objection {objection} was resolved meanwhile; ask again", objection=objection_id
+            )
+        )
     _tell_subject(conn, objection_id, resolution, at)
 
 
 # What the subject is told when its objection ends (FCRA §611(a)(6): the consumer is told the
-# result), in words; the record is named by its source and id.
-OUTCOME_WORDS = {
-    "verified": "the source checked it and stands by it, so it counts again",
-    "corrected": "the source corrected it; the corrected record counts instead",
-    "retracted": "it was withdrawn; it no longer counts",
-    "suppressed": "nobody verified it by the deadline, so it no longer counts",
+# result), in words, one whole sentence per result; the record is named by its source and id.
+RESOLVED = {
+    "verified": N_(
+        "Your objection to record {record} is resolved: the source checked it and stands by "
+        "it, so it counts again."
+    ),
+    "corrected": N_(
+        "Your objection to record {record} is resolved: the source corrected it; the corrected "
+        "record counts instead."
+    ),
+    "retracted": N_(
+        "Your objection to record {record} is resolved: it was withdrawn; it no longer counts."
+    ),
+    "suppressed": N_(
+        "Your objection to record {record} is resolved: nobody verified it by the deadline, so "
+        "it no longer counts."
+    ),
 }
 
 
@@ -417,7 +483,7 @@ def _tell_subject(conn: sa.Connection, objection_id: int, resolution: str, at: d
         row.subject_id,
         "objection_resolved",
         f"objection {objection_id}",
-        f"Your objection to record {record} is resolved: {OUTCOME_WORDS[resolution]}.",
+        Message(RESOLVED[resolution], record=record),
         {"objection": objection_id, "record": record, "resolution": resolution},
         adverse=resolution == "verified",
         created_at=at,
@@ -471,7 +537,7 @@ def evidence_of(conn: sa.Connection, objection_id: int, who: Principal) -> Evide
         )
     ).one()
     if row.evidence is None:
-        raise NotFound(f"objection {objection_id} has no evidence")
+        raise NotFound(Message("objection {objection} has no evidence", objection=objection_id))
     return Evidence(str(row.evidence_name), bytes(row.evidence))
 
 
@@ -488,7 +554,7 @@ def _objection_row(conn: sa.Connection, objection_id: int, who: Principal | None
     row = conn.execute(_objection_query().where(objections.c.id == objection_id)).first()
     if row is None or (who is not None and not may_see_case(who, row.subject_id, row.source_id)):
         # Someone else's objection is answered as one that does not exist.
-        raise NotFound(f"no objection {objection_id}")
+        raise NotFound(Message("no objection {objection}", objection=objection_id))
     return row
 
 
@@ -570,7 +636,7 @@ def _timeline(conn: sa.Connection, row: Any) -> list[dict[str, Any]]:
             {
                 "at": format_instant(row.due_at),
                 "status": "due",
-                "reason": "the source must answer by then, or the record is suppressed",
+                "reason": Message("the source must answer by then, or the record is suppressed"),
                 "actor": None,
             }
         )

@@ -59,15 +59,17 @@ class Application:
 
     def timeline(self) -> list[Event]:
         events = [
-            Event(self.listed_since, f"entered the list {self.list_name}"),
-            Event(self.filed_at, "applied for credit repair"),
+            Event(self.listed_since, Message("entered the list {list}", list=self.list_name)),
+            Event(self.filed_at, Message("applied for credit repair")),
         ]
         if self.decided_at is None:
-            events.append(Event(self.due_at, "a reviewer's decision is due", done=False))
+            events.append(Event(self.due_at, Message("a reviewer's decision is due"), done=False))
         elif self.status == "approved":
-            events.append(Event(self.decided_at, "approved: an exit record takes you off the list"))
+            events.append(
+                Event(self.decided_at, Message("approved: an exit record takes you off the list"))
+            )
         else:
-            events.append(Event(self.decided_at, "refused by a reviewer"))
+            events.append(Event(self.decided_at, Message("refused by a reviewer")))
         return events
 
 
@@ -95,7 +97,7 @@ def get_application(conn: sa.Connection, application_id: int) -> Application:
         sa.select(repair_applications).where(repair_applications.c.id == application_id)
     ).first()
     if row is None:
-        raise NotFound(f"no repair application {application_id}")
+        raise NotFound(Message("no repair application {application}", application=application_id))
     return _application(row)
 
 
@@ -108,7 +110,7 @@ def list_applications(
     """Applications by due date (state: None for all, "open", or "overdue" as of `at`)."""
     t = repair_applications
     if state not in (None, "open", "overdue"):
-        raise InvalidInput("state", f"{state!r} is not open or overdue")
+        raise InvalidInput("state", Message("{state} is not open or overdue", state=repr(state)))
     query = sa.select(t).order_by(t.c.due_at, t.c.id)
     if state is not None:
         query = query.where(t.c.status == "open")
@@ -125,11 +127,22 @@ def repair_terms(conn: sa.Connection, policy: str, list_name: str) -> tuple[str,
     found = next((x for x in stored.policy.lists if x.name == list_name), None)
     if found is None:
         names = ", ".join(x.name for x in stored.policy.lists) or "none"
-        raise NotFound(f"policy {stored.name} has no list {list_name!r} (lists: {names})")
+        raise NotFound(
+            Message(
+                "policy {policy} has no list {list} (lists: {names})",
+                policy=stored.name,
+                list=repr(list_name),
+                names=names,
+            )
+        )
     if found.repair is None:
         raise Conflict(
-            f"list {list_name} of policy {stored.name} declares no credit repair terms; "
-            "a subject leaves it only by its exit records or when its duration ends"
+            Message(
+                "list {list} of policy {policy} declares no credit repair terms; a subject "
+                "leaves it only by its exit records or when its duration ends",
+                list=list_name,
+                policy=stored.name,
+            )
         )
     return stored.name, found
 
@@ -152,23 +165,40 @@ def apply_for_repair(
     ).scalar()
     if since is None:
         raise Conflict(
-            f"{subject.identifier} is not on the list {list_name} in the current evaluation "
-            f"of {name} (as of {format_instant(evaluation.as_of)}); there is nothing to repair"
+            Message(
+                "{subject} is not on the list {list} in the current evaluation of {policy} "
+                "(as of {as_of}); there is nothing to repair",
+                subject=subject.identifier,
+                list=list_name,
+                policy=name,
+                as_of=format_instant(evaluation.as_of),
+            )
         )
     filed = now()
     eligible = since + timedelta(days=terms.repair.min_time)
     if filed < eligible:
         raise Conflict(
-            f"the list {list_name} allows credit repair after {terms.repair.min_time} days on it; "
-            f"{subject.identifier} is listed since {format_instant(since)} and may apply from "
-            f"{format_instant(eligible)}"
+            Message(
+                "the list {list} allows credit repair after {days} days on it; {subject} is "
+                "listed since {since} and may apply from {eligible}",
+                list=list_name,
+                days=terms.repair.min_time,
+                subject=subject.identifier,
+                since=format_instant(since),
+                eligible=format_instant(eligible),
+            )
         )
     proof = _proof(conn, subject, terms, since)
     if proof is None:
         raise Conflict(
-            f"credit repair of {list_name} needs an active record of type "
-            f"{' or '.join(terms.repair.proof)} dated after the entry on "
-            f"{format_instant(since)}; none is stored for {subject.identifier}"
+            Message(
+                "credit repair of {list} needs an active record of type {types} dated after "
+                "the entry on {since}; none is stored for {subject}",
+                list=list_name,
+                types=" or ".join(terms.repair.proof),
+                since=format_instant(since),
+                subject=subject.identifier,
+            )
         )
     t = repair_applications
     open_one = conn.execute(
@@ -180,7 +210,12 @@ def apply_for_repair(
         )
     ).scalar()
     if open_one is not None:
-        raise Conflict(f"repair application {open_one} for this list is still open")
+        raise Conflict(
+            Message(
+                "repair application {application} for this list is still open",
+                application=open_one,
+            )
+        )
     new_id = conn.execute(
         t.insert()
         .values(
@@ -220,8 +255,12 @@ def decide_repair(
     application = get_application(conn, application_id)
     if application.status != "open":
         raise Conflict(
-            f"repair application {application_id} was already decided ({application.status}) "
-            f"at {format_instant(application.decided_at)}"
+            Message(
+                "repair application {application} was already decided ({status}) at {at}",
+                application=application_id,
+                status=application.status,
+                at=format_instant(application.decided_at),
+            )
         )
     decided = now()
     exit_pk = None
@@ -242,7 +281,12 @@ def decide_repair(
         )
     ).rowcount
     if changed != 1:
-        raise Conflict(f"repair application {application_id} was decided by someone else meanwhile")
+        raise Conflict(
+            Message(
+                "repair application {application} was decided by someone else meanwhile",
+                application=application_id,
+            )
+        )
     return get_application(conn, application_id)
 
 

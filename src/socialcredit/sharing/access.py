@@ -23,6 +23,7 @@ Checks run before any lookup, so a refusal never tells whether a subject exists.
 from __future__ import annotations
 
 from socialcredit.errors import Forbidden, InvalidInput, Unauthenticated
+from socialcredit.i18n import Message
 from socialcredit.identifiers import parse
 from socialcredit.sharing.keys import PUBLIC_ROLE, Principal
 
@@ -39,22 +40,41 @@ def require_role(principal: Principal, roles: tuple[str, ...], action: str) -> N
         return
     allowed = ", ".join(roles)
     if principal.role == PUBLIC_ROLE:
-        raise Unauthenticated(f"{action} needs an API key of role {allowed}")
-    article = "an" if principal.role[0] in "aeiou" else "a"
+        raise Unauthenticated(
+            Message("{action} needs an API key of role {roles}", action=action, roles=allowed)
+        )
+    if principal.role[0] in "aeiou":
+        raise Forbidden(
+            Message(
+                "{action} needs a key of role {roles}; this is an {role} key",
+                action=action,
+                roles=allowed,
+                role=principal.role,
+            )
+        )
     raise Forbidden(
-        f"{action} needs a key of role {allowed}; this is {article} {principal.role} key"
+        Message(
+            "{action} needs a key of role {roles}; this is a {role} key",
+            action=action,
+            roles=allowed,
+            role=principal.role,
+        )
     )
 
 
 def require_subject(principal: Principal, identifier: str, action: str) -> str:
     """Allow reading one subject's data (`action`, e.g. "subject.report", names what is read in
     messages); returns the canonical identifier."""
-    what = f"reading a subject's data ({action})"
+    what = Message("reading a subject's data ({action})", action=action)
     if principal.role != "subject":
         require_role(principal, STAFF, what)  # before parsing: the same refusal for any input
     canonical = str(parse(identifier))
     if principal.role == "subject" and canonical not in principal.identifiers:
-        raise Forbidden(f"a subject key may read only its own data, not another's ({action})")
+        raise Forbidden(
+            Message(
+                "a subject key may read only its own data, not another's ({action})", action=action
+            )
+        )
     return canonical
 
 
@@ -96,7 +116,9 @@ def require_source(principal: Principal, source: str | None) -> str:
 def require_objector(principal: Principal) -> None:
     """Filing an objection: the subject itself, or staff on its behalf."""
     if principal.role != "subject":
-        require_role(principal, STAFF, "filing an objection (the subject, or staff for it)")
+        require_role(
+            principal, STAFF, Message("filing an objection (the subject, or staff for it)")
+        )
 
 
 def require_answerer(principal: Principal, source_id: str) -> None:
@@ -106,13 +128,15 @@ def require_answerer(principal: Principal, source_id: str) -> None:
     if principal.role == "source" and principal.source_id == source_id:
         return
     if principal.role == "source":
-        raise Forbidden("a source answers only the objections about its own records")
-    require_role(principal, ("admin", "operator", "source"), "answering an objection")
+        raise Forbidden(Message("a source answers only the objections about its own records"))
+    require_role(principal, ("admin", "operator", "source"), Message("answering an objection"))
 
 
 def require_case_reader(principal: Principal) -> None:
     """Reading objections at all: staff, sources (their records'), subjects (their own)."""
-    require_role(principal, ("admin", "operator", "source", "subject"), "reading objections")
+    require_role(
+        principal, ("admin", "operator", "source", "subject"), Message("reading objections")
+    )
 
 
 def may_see_case(principal: Principal, subject_id: int, source_id: str | None) -> bool:
@@ -128,7 +152,7 @@ def may_see_case(principal: Principal, subject_id: int, source_id: str | None) -
 def require_notices(principal: Principal) -> None:
     """Every subject's notices (`/v1/notices`): staff only. A subject reads its own through
     `/v1/me/notices` (`require_own`)."""
-    require_role(principal, STAFF, "reading notices")
+    require_role(principal, STAFF, Message("reading notices"))
 
 
 def require_reviewer(principal: Principal, action: str) -> None:
@@ -141,6 +165,8 @@ def require_case(principal: Principal, case_subject_id: int, action: str) -> Non
     about another's case is refused before anything about the case is said."""
     if principal.role == "subject":
         if principal.subject_id != case_subject_id:
-            raise Forbidden(f"a subject key may read only its own cases ({action})")
+            raise Forbidden(
+                Message("a subject key may read only its own cases ({action})", action=action)
+            )
         return
     require_reviewer(principal, action)

@@ -1,5 +1,7 @@
 """Notices: `/v1/notices` (staff, every subject's or one's) and `/v1/me/notices` (a subject's
-own). Both read `rights.notices.list_notices` and are audited."""
+own). Both read `rights.notices.list_notices` and are audited. What a person reads in a notice
+(`headline`, `reason`, the factors' reasons, `contest`) is in the negotiated language (`language`
+says which); the machine fields are the same in every language (docs/rights.md)."""
 
 from __future__ import annotations
 

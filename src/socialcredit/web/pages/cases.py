@@ -13,7 +13,9 @@ from starlette.responses import RedirectResponse, Response
 
 from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.api.errors import status_of
-from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.errors import Conflict, InvalidInput, NotFound, SocialCreditError
+from socialcredit.i18n import N_, _, localize
+from socialcredit.i18n.formats import format_date
 from socialcredit.rights import appeals, repair
 from socialcredit.rights.cases import MAX_TEXT, open_case
 from socialcredit.sharing.access import require_own
@@ -30,6 +32,25 @@ CaseId = Annotated[int, Path(ge=1, le=2**62)]
 # What a person reads when a filing is refused: the service's own sentence (it names the field or
 # the term not met); the form stays filled in so nothing typed is lost.
 REFUSALS = (InvalidInput, Conflict, NotFound)
+# The form fields a refusal may name, as a person reads them (the English is the field's name,
+# so an English page reads exactly as the API's message does).
+FIELDS = {
+    "grounds": N_("grounds"),
+    "record": N_("record"),
+    "evidence": N_("evidence"),
+    "subject": N_("subject"),
+    "note": N_("note"),
+    "corrected_by": N_("corrected_by"),
+    "answer": N_("answer"),
+}
+
+
+def refusal(error: SocialCreditError) -> str:
+    """A service's refusal in the reader's language: its `Message` translated, and for bad
+    input the field it names too."""
+    if isinstance(error, InvalidInput) and error.field and error.field in FIELDS:
+        return _("{field}: {reason}", field=_(FIELDS[error.field]), reason=localize(error.reason))
+    return localize(error.message)
 
 
 def my_cases(conn: Any, subject_id: int) -> list[dict[str, Any]]:
@@ -37,7 +58,7 @@ def my_cases(conn: Any, subject_id: int) -> list[dict[str, Any]]:
     at = now()
     rows = [
         {
-            "what": f"Appeal of {a.measure.replace('_', ' ')} ({a.policy})",
+            "what": _("Appeal of {measure} ({policy})", measure=_words(a.measure), policy=a.policy),
             "url": f"/me/appeals/{a.id}",
             "status": a.status,
             "due_at": a.due_at,
@@ -47,7 +68,9 @@ def my_cases(conn: Any, subject_id: int) -> list[dict[str, Any]]:
     ]
     rows += [
         {
-            "what": f"Credit repair: {r.list_name.replace('_', ' ')} ({r.policy})",
+            "what": _(
+                "Credit repair: {list} ({policy})", list=_words(r.list_name), policy=r.policy
+            ),
             "url": f"/me/repair/{r.id}",
             "status": r.status,
             "due_at": r.due_at,
@@ -56,6 +79,24 @@ def my_cases(conn: Any, subject_id: int) -> list[dict[str, Any]]:
         for r in repair.list_applications(conn, at, None, subject_id)
     ]
     return sorted(rows, key=lambda r: r["due_at"])
+
+
+def _words(slug: str) -> str:
+    return slug.replace("_", " ")
+
+
+STATUS = {
+    "open": N_("open"),
+    "upheld": N_("upheld"),
+    "overridden": N_("overridden"),
+    "approved": N_("approved"),
+    "refused": N_("refused"),
+}
+
+
+def status_words(status: str) -> str:
+    """A case's status as a person reads it."""
+    return _(STATUS[status]) if status in STATUS else status
 
 
 @router.get("/me/appeal")
@@ -88,7 +129,7 @@ def _appeal_page(
         "appeal_form.html",
         who,
         status,
-        title="Appeal a decision",
+        title=_("Appeal a decision"),
         nav="me",
         policy=policy,
         measure=measure,
@@ -118,7 +159,7 @@ def file_appeal(
                 conn, subject, policy, measure, grounds, who.name, cause or None
             )
     except REFUSALS as error:
-        message = error.message
+        message = refusal(error)
         svc.log(who, "appeal.file", f"{measure}: refused", PURPOSE, "refused")
         return _appeal_page(
             request, who, policy, measure, cause, grounds, message, status_of(error)
@@ -139,17 +180,17 @@ def my_appeal(request: Request, svc: Svc, who: PageCaller, appeal_id: CaseId) ->
         request,
         "case.html",
         who,
-        title=f"Appeal {found.id}",
+        title=_("Appeal {appeal}", appeal=found.id),
         nav="me",
-        heading=f"Appeal of {document['measure'].replace('_', ' ')}",
+        heading=_("Appeal of {measure}", measure=_words(document["measure"])),
         case=document,
         rows=[
-            ("Policy", document["policy"]),
-            ("Why the measure applies", ", ".join(document["reasons"])),
-            ("Because of", document["cause_subject"] or "your own records"),
-            ("Your grounds", document["grounds"]),
-            ("Status", document["status"]),
-            ("Reviewer's note", document["note"] or "not decided yet"),
+            (_("Policy"), document["policy"]),
+            (_("Why the measure applies"), document["reasons"]),  # codes: the reasons macro
+            (_("Because of"), document["cause_subject"] or _("your own records")),
+            (_("Your grounds"), document["grounds"]),
+            (_("Status"), status_words(document["status"])),
+            (_("Reviewer's note"), document["note"] or _("not decided yet")),
         ],
     )
 
@@ -161,7 +202,7 @@ def repair_form(request: Request, svc: Svc, who: PageCaller, policy: Name, list:
         try:
             _, terms = repair.repair_terms(conn, policy, list)
         except REFUSALS as error:
-            return _repair_page(request, who, policy, list, None, error.message, status_of(error))
+            return _repair_page(request, who, policy, list, None, refusal(error), status_of(error))
     svc.log(who, "me.repair.form", subject.identifier, PURPOSE)
     return _repair_page(request, who, policy, list, terms.repair, None)
 
@@ -180,7 +221,7 @@ def _repair_page(
         "repair_form.html",
         who,
         status,
-        title="Apply for credit repair",
+        title=_("Apply for credit repair"),
         nav="me",
         policy=policy,
         list_name=list_name,
@@ -201,7 +242,7 @@ def apply_for_repair(
             found = repair.apply_for_repair(conn, subject, policy, list, who.name)
     except REFUSALS as error:
         svc.log(who, "repair.apply", f"{list}: refused", PURPOSE, "refused")
-        return _repair_page(request, who, policy, list, None, error.message, status_of(error))
+        return _repair_page(request, who, policy, list, None, refusal(error), status_of(error))
     svc.log(who, "repair.apply", f"repair {found.id}: {subject.identifier}", PURPOSE)
     return RedirectResponse(f"/me/repair/{found.id}", status_code=303)
 
@@ -218,15 +259,22 @@ def my_application(request: Request, svc: Svc, who: PageCaller, application_id: 
         request,
         "case.html",
         who,
-        title=f"Repair application {found.id}",
+        title=_("Repair application {application}", application=found.id),
         nav="me",
-        heading=f"Credit repair: leaving {document['list'].replace('_', ' ')}",
+        heading=_("Credit repair: leaving {list}", list=_words(document["list"])),
         case=document,
         rows=[
-            ("Policy", document["policy"]),
-            ("On the list since", document["listed_since"]),
-            ("Proof", f"{document['proof']['type']} ({document['proof']['record']})"),
-            ("Status", document["status"]),
-            ("Reviewer's note", document["note"] or "not decided yet"),
+            (_("Policy"), document["policy"]),
+            (_("On the list since"), format_date(document["listed_since"])),
+            (
+                _("Proof"),
+                _(
+                    "{type} ({record})",
+                    type=document["proof"]["type"],
+                    record=document["proof"]["record"],
+                ),
+            ),
+            (_("Status"), status_words(document["status"])),
+            (_("Reviewer's note"), document["note"] or _("not decided yet")),
         ],
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from socialcredit.api.auth import PageCaller, Svc
+from socialcredit.i18n import _
 from socialcredit.rights.notices import list_notices
 from socialcredit.rights.objections import list_objections
 from socialcredit.rights.subject_data import subject_document, subject_records, subject_scores
@@ -49,7 +50,7 @@ def me(request: Request, svc: Svc, who: PageCaller) -> Response:
         request,
         "me.html",
         who,
-        title="My data",
+        title=_("My data"),
         nav="me",
         subject=subject,
         document=subject_document(subject),
@@ -87,7 +88,7 @@ def my_records(
         request,
         "records.html",
         who,
-        title="My records",
+        title=_("My records"),
         nav="me",
         subject=subject,
         records=found,

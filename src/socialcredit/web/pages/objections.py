@@ -12,10 +12,12 @@ from starlette.responses import RedirectResponse, Response
 from socialcredit.api.auth import PageCaller, Svc
 from socialcredit.api.errors import status_of
 from socialcredit.errors import Conflict, InvalidInput, NotFound, TooLarge
+from socialcredit.i18n import _
 from socialcredit.rights import objections as service
 from socialcredit.sharing.access import STAFF, require_own, require_role
 from socialcredit.sharing.keys import Principal
 from socialcredit.store.registry import subject_by_id
+from socialcredit.web.pages.cases import refusal
 from socialcredit.web.pages.session import same_site
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
@@ -50,7 +52,7 @@ def _form(
         "objection_form.html",
         who,
         status,
-        title="Object to a record",
+        title=_("Object to a record"),
         nav="me",
         identifier=identifier,
         record=record,
@@ -82,7 +84,7 @@ async def file_objection(
         filed = service.file(svc.engine, who, who.name, ref, subject_id, grounds, proof)
     except (InvalidInput, Conflict, TooLarge) as error:
         return _form(
-            request, who, subject.identifier, record, grounds, error.message, status_of(error)
+            request, who, subject.identifier, record, grounds, refusal(error), status_of(error)
         )
     svc.log(
         who,
@@ -125,7 +127,9 @@ def answer_page(
         ref = service.parse_record_ref(corrected_by, "corrected_by") if corrected_by else None
         done = service.answer(svc.engine, who, who.name, objection_id, answer, ref, note)
     except (InvalidInput, Conflict) as error:
-        return _case_page(request, svc, who, objection_id, "queue", error.message, status_of(error))
+        return _case_page(
+            request, svc, who, objection_id, "queue", refusal(error), status_of(error)
+        )
     svc.log(
         who,
         "objection.answer",
@@ -156,7 +160,7 @@ def _case_page(
         "objection.html",
         who,
         status,
-        title=f"Objection {objection_id}",
+        title=_("Objection {objection}", objection=objection_id),
         nav=nav,
         case=case,
         staff=who.role in STAFF,
