@@ -130,7 +130,7 @@ def test_the_review_pages_in_chinese(writable: Site) -> None:
     en, zh = both(reviewer, f"/review/appeals/{case}")
     assert "Uphold: the measure stays" in en and "Why it applies" in en
     text = body_of(zh)
-    assert "维持：措施继续实施" in text and "适用原因" in text and "未结" in text
+    assert "维持：措施继续实施" in text and "适用原因" in text and "处理中" in text
     for english in ("Uphold", "Why it applies", "Record the decision", "Filed"):
         assert english not in text
     assert f"<title>申诉 {case} · socialcredit</title>" in zh
