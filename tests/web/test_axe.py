@@ -34,6 +34,7 @@ from socialcredit.store.schema import identifiers, outcome_lists, records
 from socialcredit.store.sources import add_source, get_source
 from socialcredit.timeutil import format_instant, now
 from socialcredit.web.render import PageRoute
+from tests.api.conftest import UNLIMITED
 from tests.web.conftest import DESKTOP, Site, serving
 
 pytestmark = pytest.mark.slow
@@ -198,7 +199,10 @@ def city(
     copy.close()
     copied = Settings(home=home)
     engine = create_engine(copied)
-    site = Site(copied, engine, create_app(copied, engine), keys, own, other)
+    # Unlimited: these tests log in and read hundreds of pages a minute from one address (the
+    # limits have their own tests); the page routes and the checks are the same.
+    app = create_app(copied.model_copy(update=UNLIMITED), engine)
+    site = Site(copied, engine, app, keys, own, other)
     yield site, file_cases(site)
     engine.dispose()
 
@@ -206,7 +210,7 @@ def city(
 @pytest.fixture(scope="session")
 def city_server(city: tuple[Site, Cases]) -> Iterator[str]:
     site, _ = city
-    with serving(create_app(site.settings, site.engine)) as base:
+    with serving(site.app) as base:
         yield base
 
 
@@ -374,9 +378,10 @@ FADES = """() => {
   const style = getComputedStyle(tabs);
   return {
     overflows: tabs.scrollWidth > tabs.clientWidth + 1,
-    scrollbar: tabs.offsetHeight - tabs.clientHeight,
+    scrollbar: style.scrollbarWidth,
     start: style.getPropertyValue("--fade-start"),
     end: style.getPropertyValue("--fade-end"),
+    mask: style.maskImage,
   };
 }"""
 
@@ -385,7 +390,8 @@ def test_the_policy_tabs_show_that_they_scroll_on_a_phone(
     browser: Any, city: tuple[Site, Cases], city_server: str
 ) -> None:
     """At 375 px the report's policy tabs overflow: the strip keeps a scrollbar, and the edge
-    with more tabs fades out (the right one first, the left one once scrolled to the end)."""
+    with more tabs fades out (the right one first, the left one once scrolled to the end); on a
+    desktop, where they fit, nothing fades."""
     site, cases = city
     context = browser.new_context(viewport={"width": 375, "height": 812})
     try:
@@ -397,7 +403,8 @@ def test_the_policy_tabs_show_that_they_scroll_on_a_phone(
         page.goto(f"{city_server}/subjects/{cases.own}")
         at_start = page.evaluate(FADES)
         assert at_start["overflows"], "the tabs fit: nothing to show"
-        assert at_start["scrollbar"] > 0, "no scrollbar under the tabs"
+        # (headless Chromium hides every scrollbar: the strip must not hide its own)
+        assert at_start["scrollbar"] not in ("none", ""), at_start
         assert (at_start["start"], at_start["end"]) == ("0px", "48px"), at_start
         page.evaluate("document.querySelector('nav.tabs').scrollLeft = 1e6")
         page.wait_for_function(
@@ -406,13 +413,11 @@ def test_the_policy_tabs_show_that_they_scroll_on_a_phone(
         )
         at_end = page.evaluate(FADES)
         assert (at_end["start"], at_end["end"]) == ("48px", "0px"), at_end
-        page.set_viewport_size(DESKTOP)  # wide enough: no fade at all
+        page.set_viewport_size(DESKTOP)  # wide: no fade at all
         page.wait_for_function(
-            "!(document.querySelector('nav.tabs').scrollWidth >"
-            " document.querySelector('nav.tabs').clientWidth + 1)"
+            "getComputedStyle(document.querySelector('nav.tabs')).maskImage === 'none'"
         )
-        wide = page.evaluate(FADES)
-        assert (wide["start"], wide["end"]) == ("0px", "0px"), wide
+        assert not page.evaluate(FADES)["overflows"]
     finally:
         context.close()
 
