@@ -1,10 +1,19 @@
 """Plotly figures as plain dicts (`{"data": [...], "layout": {...}}`), drawn in the browser by the
-plotly.js that ships with the plotly package. One look for every chart."""
+plotly.js that ships with the plotly package. One look for every chart.
+
+Every figure also carries its numbers as a table (`"table": {"head": [...], "rows": [[...]]}`,
+headings translated, numbers formatted in the reader's language), which `macros.chart` shows
+beside the chart: a chart is an image, and a screen reader or a keyboard user reads the table.
+plotly.js ignores the key.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from socialcredit.i18n import _, text
+from socialcredit.i18n.formats import format_date, format_number, format_percent, format_signed
+from socialcredit.i18n.text import text_language
 from socialcredit.outcomes.dashboard import (
     Bin,
     Count,
@@ -16,6 +25,7 @@ from socialcredit.outcomes.dashboard import (
 from socialcredit.policy.schema import Policy
 
 Figure = dict[str, Any]
+Table = dict[str, list[Any]]
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -50,6 +60,18 @@ def _layout(**extra: Any) -> dict[str, Any]:
         else:
             base[key] = value
     return base
+
+
+def _table(head: list[str], rows: list[list[str]], langs: list[str | None] | None = None) -> Table:
+    """A chart's numbers: the first column names each row, the others are numbers. `langs`:
+    the language of each row's name where it differs from the page's (a policy text that
+    fell back to another language), for its `lang` attribute."""
+    return {"head": head, "rows": rows, "langs": langs or [None] * len(rows)}
+
+
+def _label(row: dict[str, Any]) -> str:
+    """A category's label in the reader's language (a policy text), else its name."""
+    return text(row["label"]) if row["label"] else str(row["name"])
 
 
 def tier_colors(policy: Policy) -> dict[str, str]:
@@ -87,6 +109,10 @@ def histogram(bins: list[Bin], policy: Policy) -> Figure:
                 },
             }
         ],
+        "table": _table(
+            [_("Score"), _("Subjects")],
+            [[f"{b.low}–{b.high}", format_number(b.subjects)] for b in bins],
+        ),
         "layout": _layout(
             bargap=0,
             xaxis={"title": {"text": "score"}},
@@ -111,6 +137,13 @@ def tiers(counts: list[Count], policy: Policy) -> Figure:
                 "marker": {"color": [colors.get(c.name, ACCENT) for c in counts]},
             }
         ],
+        "table": _table(
+            [_("Tier"), _("Subjects"), _("Share")],
+            [
+                [c.name, format_number(c.subjects), format_percent(c.subjects / total)]
+                for c in counts
+            ],
+        ),
         "layout": _layout(
             yaxis={"autorange": "reversed"},
             margin={"l": 90},
@@ -133,6 +166,17 @@ def lists(sizes: list[ListSize]) -> Figure:
                 "marker": {"color": [PRIVILEGE if s.kind == "red" else RESTRICTION for s in sizes]},
             }
         ],
+        "table": _table(
+            [_("List"), _("Kind"), _("Entries")],
+            [
+                [
+                    s.name.replace("_", " "),
+                    _("red list") if s.kind == "red" else _("black list"),
+                    format_number(s.subjects),
+                ]
+                for s in sizes
+            ],
+        ),
         "layout": _layout(yaxis={"autorange": "reversed"}, height=max(180, 46 * len(sizes) + 70)),
     }
 
@@ -154,8 +198,14 @@ def measures_by_authority(measures: list[MeasureInForce]) -> Figure:
                     "marker": {"color": color, "line": {"width": 1, "color": "#ffffff"}},
                 }
             )
+    kinds = {"restriction": _("restriction"), "privilege": _("privilege")}
+    rows = [
+        [m.authority, m.measure, kinds.get(m.kind, m.kind), format_number(m.decisions)]
+        for m in sorted(measures, key=lambda m: (m.authority, m.measure))
+    ]
     return {
         "data": data,
+        "table": _table([_("Authority"), _("Measure"), _("Kind"), _("Decisions in force")], rows),
         "layout": _layout(
             barmode="stack",
             yaxis={"autorange": "reversed", "categoryorder": "array", "categoryarray": authorities},
@@ -201,6 +251,18 @@ def regions(rows: list[RegionScores]) -> Figure:
                 },
             },
         ],
+        "table": _table(
+            [_("Region"), _("Subjects"), _("Mean score"), _("Median score")],
+            [
+                [
+                    r.region,
+                    format_number(r.subjects),
+                    format_number(r.mean, 1),
+                    format_number(r.median),
+                ]
+                for r in rows
+            ],
+        ),
         "layout": _layout(
             showlegend=True,
             legend={"orientation": "h", "y": 1.14, "x": 0},
@@ -234,6 +296,13 @@ def trend(points: list[TrendPoint], scored: bool) -> Figure:
             },
         ]
         title = "score"
+        table = _table(
+            [_("As of"), _("Mean score"), _("Median score")],
+            [
+                [format_date(p.as_of), format_number(p.mean, 1), format_number(p.median)]
+                for p in points
+            ],
+        )
     else:
         data = [
             {
@@ -250,8 +319,16 @@ def trend(points: list[TrendPoint], scored: bool) -> Figure:
             },
         ]
         title = "count"
+        table = _table(
+            [_("As of"), _("List entries"), _("Decisions")],
+            [
+                [format_date(p.as_of), format_number(p.listed), format_number(p.decisions)]
+                for p in points
+            ],
+        )
     return {
         "data": data,
+        "table": table,
         "layout": _layout(
             showlegend=True,
             legend={"orientation": "h", "y": 1.12, "x": 0},
@@ -270,7 +347,12 @@ def gauge(score: int, policy: Policy) -> Figure:
     for t in policy.tiers:  # best first
         steps.append({"range": [max(t.min, low), top], "color": colors[t.name] + "33"})
         top = t.min
+    tier = tier_of(policy, score)
+    shown = [[_("Score"), format_number(score)], [_("Scale"), f"{low}–{high}"]]
+    if tier is not None:
+        shown.append([_("Tier"), tier])
     return {
+        "table": _table([_("What"), _("Value")], shown),
         "data": [
             {
                 "type": "indicator",
@@ -293,10 +375,7 @@ def gauge(score: int, policy: Policy) -> Figure:
 def categories(rows: list[dict[str, Any]], model: str) -> Figure:
     """Weighted: each category's value on 0–1, weight in the label. Points: signed totals."""
     if model == "weighted":
-        labels = [
-            f"{r['label'] or r['name']} · {r['weight']:.0%}" if r["weight"] else r["name"]
-            for r in rows
-        ]
+        labels = [f"{_label(r)} · {r['weight']:.0%}" if r["weight"] else r["name"] for r in rows]
         values = [round(float(r["value"]), 3) for r in rows]
         colors = [ACCENT] * len(rows)
         axis: dict[str, Any] = {
@@ -305,13 +384,31 @@ def categories(rows: list[dict[str, Any]], model: str) -> Figure:
             "title": {"text": "category value"},
         }
         hover = "%{y}: %{x:.1%}<extra></extra>"
+        table = _table(
+            [_("Category"), _("Weight"), _("Value")],
+            [
+                [
+                    _label(r),
+                    format_percent(r["weight"]) if r["weight"] else "–",
+                    format_percent(v, 1),
+                ]
+                for r, v in zip(rows, values, strict=True)
+            ],
+            [text_language(r["label"]) if r["label"] else None for r in rows],
+        )
     else:
-        labels = [r["label"] or r["name"] for r in rows]
+        labels = [_label(r) for r in rows]
         values = [round(float(r["value"]), 2) for r in rows]
         colors = [PRIVILEGE if v >= 0 else RESTRICTION for v in values]
         axis = {"zeroline": True, "zerolinecolor": MUTED, "title": {"text": "points"}}
         hover = "%{y}: %{x:+.2f} points<extra></extra>"
+        table = _table(
+            [_("Category"), _("Points")],
+            [[label, format_signed(v)] for label, v in zip(labels, values, strict=True)],
+            [text_language(r["label"]) if r["label"] else None for r in rows],
+        )
     return {
+        "table": table,
         "data": [
             {
                 "type": "bar",
@@ -331,6 +428,10 @@ def categories(rows: list[dict[str, Any]], model: str) -> Figure:
 def history(points: list[dict[str, Any]]) -> Figure:
     shown = [p for p in points if p["score"] is not None]
     return {
+        "table": _table(
+            [_("As of"), _("Score")],
+            [[format_date(p["as_of"]), format_number(p["score"])] for p in shown],
+        ),
         "data": [
             {
                 "type": "scatter",
