@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,11 @@ import typer.main
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.settings import Settings
 
 
 def invoke(args: list[str], env: dict[str, Any] | None = None) -> Any:
-    return CliRunner().invoke(app, args, env={"COLUMNS": "200", **(env or {})})
+    return CliRunner().invoke(app, args, env={"COLUMNS": "1000", **(env or {})})
 
 
 def every_command(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -54,3 +56,92 @@ def test_version() -> None:
     result = invoke(["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"scs (socialcredit) {version('socialcredit')}"
+
+
+PACKS = sorted((Path(__file__).parents[2] / "src/socialcredit/policy/packs").glob("*.yaml"))
+SOMEONE = "cn-rid:37108219800517011X"
+
+
+def on(home: Path, *args: str, code: int = 0) -> str:
+    result = invoke(list(args), {"SCS_HOME": str(home), "SCS_DATABASE_URL": None})
+    assert result.exit_code == code, (args, result.output, result.exception)
+    return str(result.output)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("explain", SOMEONE, "--policy", "sesam"),
+        ("evaluate", "--policy", "sesam"),
+        ("check", "flight_ban", SOMEONE, "--policy", "sesam"),
+        ("scores", "export", "--policy", "sesam"),
+        ("decisions", "export", "--policy", "sesam"),
+        ("evaluations", "list", "--policy", "sesam"),
+        ("policy", "show", "sesam"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_an_unknown_policy_is_named_with_the_known_ones(
+    sqlite_settings: Settings, args: tuple[str, ...]
+) -> None:
+    on(sqlite_settings.home, "policy", "add", *map(str, PACKS))
+    said = on(sqlite_settings.home, *args, code=3)
+    assert "no policy 'sesam' (did you mean 'sesame'?)" in said
+    assert "the stored policies are corporate, national, rongcheng, sesame" in said
+    assert "scs evaluate" not in said  # no advice to run what would fail the same way
+    far = on(
+        sqlite_settings.home, *[a if a != "sesam" else "nothing-like-it" for a in args], code=3
+    )
+    assert "no policy 'nothing-like-it'; the stored policies are" in far
+
+
+def test_a_policy_known_but_never_evaluated_says_to_evaluate_it(sqlite_settings: Settings) -> None:
+    on(sqlite_settings.home, "policy", "add", *map(str, PACKS))
+    said = on(sqlite_settings.home, "scores", "export", "--policy", "sesame", code=3)
+    assert "policy 'sesame' has no current evaluation; run `scs evaluate --policy sesame`" in said
+
+
+READ_ONLY = [
+    ("evaluations", "list"),
+    ("evaluate",),
+    ("explain", SOMEONE, "--policy", "sesame"),
+    ("check", "flight_ban", SOMEONE),
+    ("sources", "list"),
+    ("policy", "list"),
+    ("scores", "export", "--policy", "sesame"),
+    ("keys", "list"),
+    ("audit", "verify"),
+    ("audit", "key"),
+    ("notices", "list"),
+    ("serve",),
+]
+
+
+@pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
+def test_no_store_creates_nothing_and_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke(list(args), {"SCS_HOME": None, "SCS_DATABASE_URL": None})
+    assert result.exit_code == 5, result.output
+    assert f"no store at {tmp_path / 'scs-data' / 'scs.db'}" in result.output
+    assert "SCS_HOME is not set" in result.output and "scs init" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_store_under_scs_home_names_it(tmp_path: Path) -> None:
+    said = on(tmp_path / "elsewhere", "policy", "list", code=5)
+    assert f"no store at {tmp_path / 'elsewhere' / 'scs.db'} (SCS_HOME is {tmp_path}" in said
+    assert not (tmp_path / "elsewhere").exists()
+    on(tmp_path / "elsewhere", "init")  # a command that creates the store may
+    assert "name" in on(tmp_path / "elsewhere", "policy", "list")
+
+
+def test_evaluate_says_what_is_missing(sqlite_settings: Settings) -> None:
+    home = sqlite_settings.home
+    said = on(home, "evaluate", code=3)
+    assert "nothing to evaluate: the store has no policy" in said and "scs policy add" in said
+    on(home, "policy", "add", *map(str, PACKS))
+    said = on(home, "evaluate", code=3)
+    assert "the store has no subjects and no records" in said and "scs ingest" in said
+    assert "evaluation" not in on(home, "evaluations", "list").split("┃ id")[0]

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from socialcredit.audit.log import Entry, append_entries
-from socialcredit.errors import InvalidInput
+from socialcredit.errors import InvalidInput, StoreNotReady
 from socialcredit.ingest.report import Report
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
@@ -39,7 +39,11 @@ class State:
     _engine: sa.Engine | None = field(default=None, init=False)
 
     def engine(self, check: bool = True) -> sa.Engine:
+        """The store's engine; `check=False` only for commands that create the store (init,
+        demo): any other command refuses a missing store, and creates nothing."""
         if self._engine is None:
+            if check:
+                require_store_file(self.settings)
             self._engine = create_engine(self.settings)
         if check:
             require_ready(self._engine)
@@ -55,6 +59,31 @@ class State:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def require_store_file(settings: Settings) -> None:
+    """Refuse before opening an SQLite store that does not exist: opening it would create an
+    empty file (and its folder) in whatever folder the command ran in."""
+    try:
+        url = sa.make_url(settings.url)
+    except sa.exc.ArgumentError:
+        return  # create_engine names the bad URL
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    path = Path(database).absolute()
+    if path.exists():
+        return
+    if settings.database_url:
+        where = "named by SCS_DATABASE_URL"
+    elif "home" in settings.model_fields_set:
+        where = f"SCS_HOME is {settings.home}"
+    else:
+        where = f"SCS_HOME is not set, so ./{settings.home}; set SCS_HOME to use another folder"
+    raise StoreNotReady(
+        f"no store at {path} ({where}); create one there with `scs init`, "
+        "or try `scs demo` (a synthetic city, served on localhost)"
+    )
 
 
 def state(ctx: typer.Context) -> State:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -14,7 +15,7 @@ from socialcredit.audit.checkpoint import make_checkpoint
 from socialcredit.cli.common import err, instant_option, out, state, write_table
 from socialcredit.cli.explain_view import render
 from socialcredit.cli.scale import print_lake_run
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import NotFound, SocialCreditError
 from socialcredit.lake.layout import Lake, open_lake
 from socialcredit.lake.run import run_lake_evaluations
 from socialcredit.outcomes.gate import check_measure
@@ -26,6 +27,8 @@ from socialcredit.rights.reports import (
     report_document,
 )
 from socialcredit.store.evaluations import list_evaluations
+from socialcredit.store.policies import ADD_POLICY, get_policy, list_policies
+from socialcredit.store.schema import records, subjects
 from socialcredit.timeutil import format_instant
 
 scores_app = typer.Typer(help="Export scores.", no_args_is_help=True)
@@ -101,6 +104,8 @@ def evaluate_command(
     """Evaluate policies and store the outcomes (one evaluation per policy)."""
     s = state(ctx)
     engine = s.engine()
+    with engine.connect() as conn:
+        nothing_to_evaluate(conn, policy, from_lake=lake is not None)
     columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
     if lake is not None:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -144,6 +149,29 @@ def evaluate_command(
     except SocialCreditError as error:
         err.print(f"[yellow]warning:[/] no audit checkpoint signed: {error.message}")
     print_run(run)
+
+
+def nothing_to_evaluate(conn: sa.Connection, names: list[str] | None, from_lake: bool) -> None:
+    """Refuse, saying what is missing and what to run, rather than print an empty table: no
+    policy in the store, or (for the store's own records) no subject to score."""
+    if names:
+        for name in names:
+            get_policy(conn, name)  # an unknown name is refused with the known ones
+    elif not list_policies(conn):
+        raise NotFound(f"nothing to evaluate: the store has no policy; {ADD_POLICY}")
+    if from_lake:
+        return
+    if conn.execute(sa.select(sa.func.count()).select_from(subjects)).scalar_one() == 0:
+        raise NotFound(
+            "nothing to evaluate: the store has no subjects and no records; register subjects "
+            "with `scs subjects import FILE`, sources with `scs sources add`, then records "
+            "with `scs ingest FILE --source ID`"
+        )
+    if conn.execute(sa.select(records.c.record_id).limit(1)).first() is None:
+        err.print(
+            "[yellow]note:[/] the store has no records yet, so every score is the policy's "
+            "base; add records with `scs ingest FILE --source ID`"
+        )
 
 
 def print_run(run: Run) -> None:
@@ -198,6 +226,8 @@ def evaluations_list(
 ) -> None:
     """List stored evaluations, oldest first."""
     with state(ctx).engine().connect() as conn:
+        if policy is not None:
+            get_policy(conn, policy)
         found = list_evaluations(conn, policy)
     table = Table("id", "policy", "version", "as of", "known at", "current", "scored", "decisions")
     for e in found:

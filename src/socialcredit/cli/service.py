@@ -192,7 +192,9 @@ def audit_prove(
 @audit_app.command("key")
 def audit_key(ctx: typer.Context) -> None:
     """Print the verifier key of the checkpoints' signing key (public; never the key itself)."""
-    typer.echo(public_key(state(ctx).settings))
+    s = state(ctx)
+    s.engine()  # no store, no log to sign: refuse rather than mint a key in the current folder
+    typer.echo(public_key(s.settings))
 
 
 def serve(
