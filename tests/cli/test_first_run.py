@@ -4,6 +4,8 @@ an empty store, a busy port, the demo's keys and its "try next" lines (issue 20,
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.cli.common import command_prefix
 from socialcredit.settings import Settings
 
 
@@ -145,3 +148,59 @@ def test_evaluate_says_what_is_missing(sqlite_settings: Settings) -> None:
     said = on(home, "evaluate", code=3)
     assert "the store has no subjects and no records" in said and "scs ingest" in said
     assert "evaluation" not in on(home, "evaluations", "list").split("┃ id")[0]
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_serve_on_a_busy_port_says_so_once(sqlite_settings: Settings, busy_port: int) -> None:
+    said = on(sqlite_settings.home, "serve", "--port", str(busy_port), code=2)
+    assert f"port: {busy_port} on 127.0.0.1 is already in use by another program" in said
+    assert re.search(r"choose another port with --port, e\.g\. --port \d+", said)
+    assert "serving on" not in said and "Errno" not in said
+    assert len(said.strip().splitlines()) == 1
+
+
+def test_the_demo_checks_its_port_before_building_anything(tmp_path: Path, busy_port: int) -> None:
+    said = on(tmp_path / "city", "demo", "--people", "10", "--port", str(busy_port), code=2)
+    assert "already in use" in said
+    assert not (tmp_path / "city").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv0", "executable", "expected"),
+    [
+        (".venv/bin/scs", "/usr/bin/python3", ".venv/bin/scs"),  # make demo
+        ("scs", "/usr/bin/python3", "./scs"),
+        ("/opt/elsewhere/bin/scs", "/usr/bin/python3", "/opt/elsewhere/bin/scs"),
+        (
+            "/src/socialcredit/cli/__main__.py",
+            "/opt/venv/bin/python",
+            "/opt/venv/bin/python -m socialcredit.cli",
+        ),
+        ("/usr/lib/python3/pytest", "/usr/bin/python3", "scs"),
+    ],
+)
+def test_suggested_commands_run_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv0: str, executable: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no scs on the PATH
+    assert command_prefix(argv0, executable) == expected
+
+
+def test_scs_on_the_path_is_suggested_as_scs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    (bin_folder / "scs").write_text("#!/bin/sh\n")
+    (bin_folder / "scs").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_folder))
+    assert command_prefix(str(bin_folder / "scs"), "/usr/bin/python3") == "scs"
+    assert command_prefix("/opt/other/scs", "/usr/bin/python3") == "/opt/other/scs"

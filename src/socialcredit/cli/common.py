@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import getpass
 import io
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -84,6 +85,38 @@ def require_store_file(settings: Settings) -> None:
         f"no store at {path} ({where}); create one there with `scs init`, "
         "or try `scs demo` (a synthetic city, served on localhost)"
     )
+
+
+def command_prefix(argv0: str | None = None, executable: str | None = None) -> str:
+    """How to run `scs` again from here, as this run was started: `scs` when that is on the
+    PATH, else the path it was run by (`.venv/bin/scs` after `make demo`), or
+    `python -m socialcredit.cli` with this interpreter."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    started = Path(argv0)
+    if started.name in ("__main__.py", "-m") or started.name.startswith("__main__"):
+        return f"{_here(executable)} -m socialcredit.cli"
+    if started.stem != "scs":  # not a command line (a test runner, an embedding program)
+        return "scs"
+    on_path = shutil.which("scs")
+    if (
+        on_path is not None
+        and Path(on_path).resolve() == Path(shutil.which(argv0) or argv0).resolve()
+    ):
+        return "scs"
+    return _here(argv0)
+
+
+def _here(path: str) -> str:
+    """`path` relative to the current folder when it is under it (as a user would type it)."""
+    absolute = Path(path).absolute()
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    if len(relative.parts) == 1:  # a bare name would be looked up on the PATH
+        return f"./{relative}"
+    return str(relative)
 
 
 def state(ctx: typer.Context) -> State:
