@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,7 @@ from socialcredit.rights.reports import (
     report_document,
 )
 from socialcredit.store.evaluations import list_evaluations
-from socialcredit.store.policies import ADD_POLICY, get_policy, list_policies
+from socialcredit.store.policies import get_policy, list_policies
 from socialcredit.store.schema import records, subjects
 from socialcredit.timeutil import format_instant
 
@@ -158,10 +159,15 @@ def nothing_to_evaluate(conn: sa.Connection, names: list[str] | None, from_lake:
         for name in names:
             get_policy(conn, name)  # an unknown name is refused with the known ones
     elif not list_policies(conn):
-        raise NotFound(f"nothing to evaluate: the store has no policy; {ADD_POLICY}")
+        packs = resources.files("socialcredit.policy.packs")
+        raise NotFound(
+            "nothing to evaluate: the store has no policy; add one with `scs policy add FILE` "
+            f"(the bundled packs are {packs}/*.yaml), or try `scs demo`, a synthetic city "
+            "with all of them"
+        )
     if from_lake:
         return
-    if conn.execute(sa.select(sa.func.count()).select_from(subjects)).scalar_one() == 0:
+    if conn.execute(sa.select(subjects.c.id).limit(1)).first() is None:
         raise NotFound(
             "nothing to evaluate: the store has no subjects and no records; register subjects "
             "with `scs subjects import FILE`, sources with `scs sources add`, then records "
@@ -169,8 +175,8 @@ def nothing_to_evaluate(conn: sa.Connection, names: list[str] | None, from_lake:
         )
     if conn.execute(sa.select(records.c.record_id).limit(1)).first() is None:
         err.print(
-            "[yellow]note:[/] the store has no records yet, so every score is the policy's "
-            "base; add records with `scs ingest FILE --source ID`"
+            "[yellow]note:[/] the store has no records yet, so no one's score moves from "
+            "where the policy starts it; add records with `scs ingest FILE --source ID`"
         )
 
 

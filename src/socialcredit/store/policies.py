@@ -6,7 +6,6 @@ import difflib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from importlib import resources
 
 import sqlalchemy as sa
 
@@ -76,13 +75,6 @@ def get_policy(conn: sa.Connection, name: str, version: str | None = None) -> St
     return _stored(row)
 
 
-PACKS = resources.files("socialcredit.policy.packs")
-ADD_POLICY = (
-    f"add one with `scs policy add FILE` (the bundled packs are {PACKS}/*.yaml), "
-    "or try `scs demo`, a synthetic city with all of them"
-)
-
-
 def unknown_policy(conn: sa.Connection, name: str, version: str | None = None) -> NotFound:
     """The error for a policy (or version) that is not stored: it names the policies that are,
     and the closest name when the one asked for looks like a typing slip."""
@@ -93,7 +85,9 @@ def unknown_policy(conn: sa.Connection, name: str, version: str | None = None) -
             f"policy {name!r} has no version {version!r} (stored: {', '.join(versions)})"
         )
     if not names:
-        return NotFound(f"no policy {name!r}: the store has no policy yet; {ADD_POLICY}")
+        return NotFound(
+            f"no policy {name!r}: the store has no policy yet; add one with `scs policy add FILE`"
+        )
     close = difflib.get_close_matches(name, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return NotFound(
