@@ -153,8 +153,8 @@ def evaluate_command(
 
 
 def nothing_to_evaluate(conn: sa.Connection, names: list[str] | None, from_lake: bool) -> None:
-    """Refuse, saying what is missing and what to run, rather than print an empty table: no
-    policy in the store, or (for the store's own records) no subject to score."""
+    """Refuse when there is no policy to evaluate, and say so when there is no one to score or
+    no record to count (the run goes on: an empty evaluation is still a stored, signed fact)."""
     if names:
         for name in names:
             get_policy(conn, name)  # an unknown name is refused with the known ones
@@ -168,12 +168,12 @@ def nothing_to_evaluate(conn: sa.Connection, names: list[str] | None, from_lake:
     if from_lake:
         return
     if conn.execute(sa.select(subjects.c.id).limit(1)).first() is None:
-        raise NotFound(
-            "nothing to evaluate: the store has no subjects and no records; register subjects "
-            "with `scs subjects import FILE`, sources with `scs sources add`, then records "
-            "with `scs ingest FILE --source ID`"
+        err.print(
+            "[yellow]note:[/] the store has no subjects and no records yet, so there is no one "
+            "to score; register subjects with `scs subjects import FILE`, sources with "
+            "`scs sources add`, then records with `scs ingest FILE --source ID`"
         )
-    if conn.execute(sa.select(records.c.record_id).limit(1)).first() is None:
+    elif conn.execute(sa.select(records.c.record_id).limit(1)).first() is None:
         err.print(
             "[yellow]note:[/] the store has no records yet, so no one's score moves from "
             "where the policy starts it; add records with `scs ingest FILE --source ID`"
