@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.settings import Settings
+from socialcredit.sharing.keys import authenticate
+from socialcredit.store.db import create_engine
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +42,25 @@ def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
         "awaits a reviewer",
         "now applies to you",
         "Try next",
+        "  scs check flight_ban cn-rid:",  # as it can be run (`scs` is how the test runs it)
+        "Serve them with `scs serve --host 127.0.0.1 --port 8000` (with the same SCS_HOME)",
+        "/login with a key",
     ):
         assert expected in summary
+    # --no-serve still mints a key for each kind of user, for a later `scs serve`
+    kept = tmp_path / "a" / "demo-keys.txt"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    minted = re.findall(r"^    (scs_\S+)$", kept.read_text(), re.MULTILINE)
+    assert len(minted) == 5 and all(key in summary for key in minted)
+    engine = create_engine(Settings(home=tmp_path / "a"))
+    with engine.connect() as conn:
+        assert {authenticate(conn, key).role for key in minted} == {
+            "operator",
+            "auditor",
+            "relying_party",
+            "subject",
+        }
+    engine.dispose()
     run(tmp_path / "b", *small)
     exports = {}
     for home in ("a", "b"):

@@ -9,7 +9,8 @@ or spill space than allowed; 9 an upload (objection evidence) is over its size l
 from __future__ import annotations
 
 import sys
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -25,7 +26,8 @@ from socialcredit.cli import (
     scale,
     service,
 )
-from socialcredit.cli.common import State, err
+from socialcredit.cli.common import State, err, out
+from socialcredit.cli.helptext import plain_metavar, plain_metavars
 from socialcredit.errors import (
     Conflict,
     Forbidden,
@@ -52,7 +54,18 @@ EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
 
 
 class _Group(TyperGroup):
-    """Maps the package's errors to a message and an exit code, in one place."""
+    """Maps the package's errors to a message and an exit code, in one place; gives every
+    option and argument a plain metavar in --help (`helptext`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_metavars(self)  # the whole tree: Typer builds the subcommands first
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        for param in params:  # Typer adds the completion options after __init__
+            plain_metavar(param)
+        return params
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -74,8 +87,33 @@ app = typer.Typer(
 )
 
 
+def package_version() -> str:
+    try:
+        return version("socialcredit")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"scs (socialcredit) {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            expose_value=False,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Settings come from the environment: SCS_HOME (default ./scs-data) and SCS_DATABASE_URL."""
     ctx.obj = State(Settings())
     ctx.call_on_close(ctx.obj.close)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import getpass
 import io
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from socialcredit.audit.log import Entry, append_entries
-from socialcredit.errors import InvalidInput
+from socialcredit.errors import InvalidInput, StoreNotReady
 from socialcredit.ingest.report import Report
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, require_ready
@@ -39,7 +40,11 @@ class State:
     _engine: sa.Engine | None = field(default=None, init=False)
 
     def engine(self, check: bool = True) -> sa.Engine:
+        """The store's engine; `check=False` only for commands that create the store (init,
+        demo): any other command refuses a missing store, and creates nothing."""
         if self._engine is None:
+            if check:
+                require_store_file(self.settings)
             self._engine = create_engine(self.settings)
         if check:
             require_ready(self._engine)
@@ -55,6 +60,63 @@ class State:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def require_store_file(settings: Settings) -> None:
+    """Refuse before opening an SQLite store that does not exist: opening it would create an
+    empty file (and its folder) in whatever folder the command ran in."""
+    try:
+        url = sa.make_url(settings.url)
+    except sa.exc.ArgumentError:
+        return  # create_engine names the bad URL
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    path = Path(database).absolute()
+    if path.exists():
+        return
+    if settings.database_url:
+        where = "named by SCS_DATABASE_URL"
+    elif "home" in settings.model_fields_set:
+        where = f"SCS_HOME is {settings.home}"
+    else:
+        where = f"SCS_HOME is not set, so ./{settings.home}; set SCS_HOME to use another folder"
+    raise StoreNotReady(
+        f"no store at {path} ({where}); create one there with `scs init`, "
+        "or try `scs demo` (a synthetic city, served on localhost)"
+    )
+
+
+def command_prefix(argv0: str | None = None, executable: str | None = None) -> str:
+    """How to run `scs` again from here, as this run was started: `scs` when that is on the
+    PATH, else the path it was run by (`.venv/bin/scs` after `make demo`), or
+    `python -m socialcredit.cli` with this interpreter."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    started = Path(argv0)
+    if started.name in ("__main__.py", "-m") or started.name.startswith("__main__"):
+        return f"{_here(executable)} -m socialcredit.cli"
+    if started.stem != "scs":  # not a command line (a test runner, an embedding program)
+        return "scs"
+    on_path = shutil.which("scs")
+    if (
+        on_path is not None
+        and Path(on_path).resolve() == Path(shutil.which(argv0) or argv0).resolve()
+    ):
+        return "scs"
+    return _here(argv0)
+
+
+def _here(path: str) -> str:
+    """`path` relative to the current folder when it is under it (as a user would type it)."""
+    absolute = Path(path).absolute()
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    if len(relative.parts) == 1:  # a bare name would be looked up on the PATH
+        return f"./{relative}"
+    return str(relative)
 
 
 def state(ctx: typer.Context) -> State:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import pyarrow.compute as pc
@@ -11,9 +13,9 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from socialcredit.cli.common import State, err, out, state
+from socialcredit.cli.common import State, command_prefix, err, out, state
 from socialcredit.cli.outcomes import stage_line
-from socialcredit.cli.service import run_server
+from socialcredit.cli.service import check_port, run_server
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
 from socialcredit.outcomes.runs import Run
@@ -61,6 +63,8 @@ def demo_command(
         end = date.fromisoformat(until)
     except ValueError:
         raise InvalidInput("until", f"{until!r} is not a date (YYYY-MM-DD)") from None
+    if serve:  # before minutes of work, not after
+        check_port(host, port)
     s = state(ctx)
     engine = s.engine(check=False)
     if reset:
@@ -77,10 +81,12 @@ def demo_command(
             config,
             progress=lambda message: bar.update(task, description=message),
         )
+    scs = command_prefix()
     with engine.connect() as conn:
-        print_summary(result, conn)
+        print_summary(result, conn, scs)
+    _print_keys(s, result, host, port, scs, serve)
     if serve:
-        _serve(s, result, host, port)
+        run_server(s, host, port)
 
 
 def _tour_name(run: Run, conn: sa.Connection) -> str | None:
@@ -88,7 +94,9 @@ def _tour_name(run: Run, conn: sa.Connection) -> str | None:
     return None if sid is None else first_identifiers(conn, [sid])[sid]
 
 
-def _serve(s: State, result: DemoResult, host: str, port: int) -> None:
+def _print_keys(s: State, result: DemoResult, host: str, port: int, scs: str, serve: bool) -> None:
+    """Mint a key for each kind of user (served now or later), print them once and keep them
+    in SCS_HOME/demo-keys.txt (readable by its owner only) for a later `scs serve`."""
     engine = s.engine()
     assert result.run is not None
     with engine.connect() as conn:
@@ -96,9 +104,26 @@ def _serve(s: State, result: DemoResult, host: str, port: int) -> None:
     keys = demo_keys(engine, subject)
     out.rule("The service")
     base = f"http://{host}:{port}"
-    out.print("Demo keys (shown once; `scs keys list` lists them, `scs keys revoke` ends one):")
-    for k in keys:
-        out.print(f"  {k.label} ({k.role}), start at {base}{k.start}:\n    {k.key}", soft_wrap=True)
+    lines = [f"{k.label} ({k.role}), start at {base}{k.start}:\n    {k.key}" for k in keys]
+    saved = _save_keys(s.settings.home / "demo-keys.txt", lines)
+    out.print(
+        f"Demo keys (`{scs} keys list` lists them, `{scs} keys revoke PREFIX` ends one; "
+        f"{f'also in {saved}' if saved else 'shown only now'}):",
+        soft_wrap=True,
+    )
+    for line in lines:
+        out.print(f"  {line}", soft_wrap=True)
+    if not serve:
+        if s.settings.database_url:
+            same = "with the same SCS_DATABASE_URL"
+        elif "home" in s.settings.model_fields_set:
+            same = "with the same SCS_HOME"
+        else:
+            same = f"from this folder: the store is ./{s.settings.home}"
+        out.print(
+            f"Serve them with `{scs} serve --host {host} --port {port}` ({same}), then:",
+            soft_wrap=True,
+        )
     out.print(
         f"Log in at {base}/login with a key, or call the API with `Authorization: Bearer <key>` "
         f"(docs at {base}/docs). Public lists need no key: {base}/lists",
@@ -112,7 +137,20 @@ def _serve(s: State, result: DemoResult, host: str, port: int) -> None:
             f"'{base}/v1/measures/flight_ban/check?subject={subject}'",
             soft_wrap=True,
         )
-    run_server(s, host, port)
+
+
+def _save_keys(path: Path, lines: list[str]) -> Path | None:
+    """Write the keys where only their owner can read them; None when the folder is not
+    writable (they are printed anyway)."""
+    text = "# scs demo keys (each works until `scs keys revoke PREFIX`)\n" + "\n".join(lines)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        path.chmod(0o600)  # an older file keeps its mode through O_TRUNC
+    except OSError:
+        return None
+    return path
 
 
 def _histogram(outcome: Outcome, bins: int = 12) -> Table:
@@ -133,7 +171,7 @@ def _histogram(outcome: Outcome, bins: int = 12) -> Table:
     return table
 
 
-def print_summary(result: DemoResult, conn: sa.Connection) -> None:
+def print_summary(result: DemoResult, conn: sa.Connection, scs: str = "scs") -> None:
     c = result.config
     _, relationships, records = result.reports
     out.print(
@@ -160,7 +198,7 @@ def print_summary(result: DemoResult, conn: sa.Connection) -> None:
         _print_policy(r.outcome)
     if result.tour is not None:
         _print_due_process(result.tour)
-    _print_tour(run, conn, result.tour)
+    _print_tour(run, conn, result.tour, scs)
 
 
 def _print_policy(outcome: Outcome) -> None:
@@ -216,23 +254,24 @@ def _print_due_process(tour: Tour) -> None:
         out.print(f"  {n['created_at'][:10]} {n['headline']}{tail}", soft_wrap=True)
 
 
-def _print_tour(run: Run, conn: sa.Connection, tour: Tour | None = None) -> None:
-    """Suggest the tour's next commands, about a person the demo put under a flight ban."""
+def _print_tour(run: Run, conn: sa.Connection, tour: Tour | None, scs: str) -> None:
+    """Suggest the tour's next commands, about a person the demo put under a flight ban, as
+    they can be run from here (`scs`, or `.venv/bin/scs` when that is how the demo ran)."""
     out.rule("Try next")
     name = _tour_name(run, conn)
     if name is not None:
         if any(r.policy.name == "sesame" for r in run.results):
-            out.print(f"  scs explain {name} --policy sesame")
-        out.print(f"  scs check flight_ban {name}")
-        out.print(f"  scs explain {name} --policy national")
+            out.print(f"  {scs} explain {name} --policy sesame")
+        out.print(f"  {scs} check flight_ban {name}")
+        out.print(f"  {scs} explain {name} --policy national")
     if tour is not None:
-        out.print(f"  scs objections show {tour.objection['id']}")
+        out.print(f"  {scs} objections show {tour.objection['id']}")
         if tour.appeal is not None and tour.appeal.status == "open":
             out.print(
-                f'  scs appeals decide {tour.appeal.id} --override --note "paid in full"',
+                f'  {scs} appeals decide {tour.appeal.id} --override --note "paid in full"',
                 soft_wrap=True,
             )
-        out.print(f"  scs notices list --subject {tour.subject}")
-        out.print("  scs rights sweep")
-    out.print("  scs scores export --policy sesame --out sesame.csv")
-    out.print("  scs policy lint")
+        out.print(f"  {scs} notices list --subject {tour.subject}")
+        out.print(f"  {scs} rights sweep")
+    out.print(f"  {scs} scores export --policy sesame --out sesame.csv")
+    out.print(f"  {scs} policy lint")

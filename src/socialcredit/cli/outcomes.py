@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -14,7 +16,7 @@ from socialcredit.audit.checkpoint import make_checkpoint
 from socialcredit.cli.common import err, instant_option, out, state, write_table
 from socialcredit.cli.explain_view import render
 from socialcredit.cli.scale import print_lake_run
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import NotFound, SocialCreditError
 from socialcredit.lake.layout import Lake, open_lake
 from socialcredit.lake.run import run_lake_evaluations
 from socialcredit.outcomes.gate import check_measure
@@ -26,6 +28,8 @@ from socialcredit.rights.reports import (
     report_document,
 )
 from socialcredit.store.evaluations import list_evaluations
+from socialcredit.store.policies import get_policy, list_policies
+from socialcredit.store.schema import records, subjects
 from socialcredit.timeutil import format_instant
 
 scores_app = typer.Typer(help="Export scores.", no_args_is_help=True)
@@ -101,6 +105,8 @@ def evaluate_command(
     """Evaluate policies and store the outcomes (one evaluation per policy)."""
     s = state(ctx)
     engine = s.engine()
+    with engine.connect() as conn:
+        nothing_to_evaluate(conn, policy, from_lake=lake is not None)
     columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
     if lake is not None:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -144,6 +150,34 @@ def evaluate_command(
     except SocialCreditError as error:
         err.print(f"[yellow]warning:[/] no audit checkpoint signed: {error.message}")
     print_run(run)
+
+
+def nothing_to_evaluate(conn: sa.Connection, names: list[str] | None, from_lake: bool) -> None:
+    """Refuse when there is no policy to evaluate, and say so when there is no one to score or
+    no record to count (the run goes on: an empty evaluation is still a stored, signed fact)."""
+    if names:
+        for name in names:
+            get_policy(conn, name)  # an unknown name is refused with the known ones
+    elif not list_policies(conn):
+        packs = resources.files("socialcredit.policy.packs")
+        raise NotFound(
+            "nothing to evaluate: the store has no policy; add one with `scs policy add FILE` "
+            f"(the bundled packs are {packs}/*.yaml), or try `scs demo`, a synthetic city "
+            "with all of them"
+        )
+    if from_lake:
+        return
+    if conn.execute(sa.select(subjects.c.id).limit(1)).first() is None:
+        err.print(
+            "[yellow]note:[/] the store has no subjects and no records yet, so there is no one "
+            "to score; register subjects with `scs subjects import FILE`, sources with "
+            "`scs sources add`, then records with `scs ingest FILE --source ID`"
+        )
+    elif conn.execute(sa.select(records.c.record_id).limit(1)).first() is None:
+        err.print(
+            "[yellow]note:[/] the store has no records yet, so no one's score moves from "
+            "where the policy starts it; add records with `scs ingest FILE --source ID`"
+        )
 
 
 def print_run(run: Run) -> None:
@@ -198,6 +232,8 @@ def evaluations_list(
 ) -> None:
     """List stored evaluations, oldest first."""
     with state(ctx).engine().connect() as conn:
+        if policy is not None:
+            get_policy(conn, policy)
         found = list_evaluations(conn, policy)
     table = Table("id", "policy", "version", "as of", "known at", "current", "scored", "decisions")
     for e in found:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -192,7 +194,9 @@ def audit_prove(
 @audit_app.command("key")
 def audit_key(ctx: typer.Context) -> None:
     """Print the verifier key of the checkpoints' signing key (public; never the key itself)."""
-    typer.echo(public_key(state(ctx).settings))
+    s = state(ctx)
+    s.engine()  # no store, no log to sign: refuse rather than mint a key in the current folder
+    typer.echo(public_key(s.settings))
 
 
 def serve(
@@ -204,6 +208,45 @@ def serve(
     run_server(state(ctx), host, port)
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, before announcing anything, an address the service could not listen on: a port
+    another program holds, a privileged port, a host that is not this machine's."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise InvalidInput("host", f"cannot listen on {host!r} ({error.strerror})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InvalidInput(
+                    "port",
+                    f"{port} on {host} is already in use by another program (another "
+                    f"`scs serve`?); stop it, or choose another port with --port, e.g. "
+                    f"--port {_free_port(host, port)}",
+                ) from None
+            raise InvalidInput(
+                "port", f"cannot listen on {host} port {port} ({error.strerror})"
+            ) from None
+
+
+def _free_port(host: str, port: int) -> int:
+    """The next port up that is free now (to suggest; it may be taken by the time it is used)."""
+    for candidate in range(port + 1, min(port + 100, 65535) + 1):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return port + 1
+
+
 def run_server(s: State, host: str, port: int) -> None:
     # Imported here, not at the top: FastAPI and uvicorn would add to every other command's
     # start-up time.
@@ -213,6 +256,7 @@ def run_server(s: State, host: str, port: int) -> None:
     from socialcredit.api.bounds import bounded_protocol
     from socialcredit.rights.sweep import Sweeper
 
+    check_port(host, port)
     app = create_app(s.settings, s.engine())
     sweeper = None
     if s.settings.sweep_interval > 0:  # deadlines, retention and notice delivery

@@ -78,8 +78,8 @@ def export_decisions(
 def explain_subject(
     conn: sa.Connection, identifier: str, policy: str, evaluation_id: int | None = None
 ) -> SubjectReport:
+    evaluation = evaluation_for(conn, policy, evaluation_id)  # an unknown policy first
     subject = find_subject(conn, identifier)
-    evaluation = evaluation_for(conn, policy, evaluation_id)
     stored = get_policy(conn, evaluation.policy_name, evaluation.policy_version)
     document = stored.policy
     data = EngineData(load_registry(conn))  # the registry first, to find what is needed

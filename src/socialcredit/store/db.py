@@ -160,7 +160,10 @@ def require_ready(engine: sa.Engine) -> None:
     except sa.exc.OperationalError as error:
         raise StoreNotReady(f"cannot open the store at {engine.url!r}: {error.orig}") from None
     if revision is None:
-        raise StoreNotReady(f"no store at {engine.url!r}; run `scs init` first")
+        raise StoreNotReady(
+            f"no store at {engine.url!r} (SCS_DATABASE_URL, or SCS_HOME for SQLite); "
+            "run `scs init` first"
+        )
     if revision != head_revision():
         raise StoreNotReady(
             f"the store is at schema revision {revision}, this version needs {head_revision()}; "

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.store.bulk import insert_columns, read_arrow
-from socialcredit.store.policies import StoredPolicy
+from socialcredit.store.policies import StoredPolicy, get_policy
 from socialcredit.store.schema import (
     decisions,
     evaluations,
@@ -167,6 +167,7 @@ def latest_evaluation(conn: sa.Connection, policy_name: str) -> Evaluation:
     """
     row = conn.execute(_latest_query(policy_name)).first()
     if row is None:
+        get_policy(conn, policy_name)  # an unknown policy is named as such, with the known ones
         raise NotFound(
             f"policy {policy_name!r} has no current evaluation; "
             f"run `scs evaluate --policy {policy_name}`"
@@ -188,6 +189,7 @@ def evaluation_for(
         return latest_evaluation(conn, policy)
     found = get_evaluation(conn, evaluation_id)
     if found.policy_name != policy:
+        get_policy(conn, policy)
         raise InvalidInput(
             "evaluation",
             f"evaluation {evaluation_id} is of policy {found.policy_name}, not {policy}",

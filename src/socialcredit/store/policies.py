@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -70,10 +71,29 @@ def get_policy(conn: sa.Connection, name: str, version: str | None = None) -> St
         query = query.where(policies.c.version == version)
     row = conn.execute(query.order_by(policies.c.id.desc()).limit(1)).first()
     if row is None:
-        known = ", ".join(sorted({p.name for p in list_policies(conn)})) or "none"
-        what = f"policy {name!r}" + (f" version {version!r}" if version else "")
-        raise NotFound(f"no {what} (stored: {known}); add one with `scs policy add FILE`")
+        raise unknown_policy(conn, name, version)
     return _stored(row)
+
+
+def unknown_policy(conn: sa.Connection, name: str, version: str | None = None) -> NotFound:
+    """The error for a policy (or version) that is not stored: it names the policies that are,
+    and the closest name when the one asked for looks like a typing slip."""
+    names = sorted({p.name for p in list_policies(conn)})
+    if version is not None and name in names:
+        versions = [p.version for p in list_policies(conn) if p.name == name]
+        return NotFound(
+            f"policy {name!r} has no version {version!r} (stored: {', '.join(versions)})"
+        )
+    if not names:
+        return NotFound(
+            f"no policy {name!r}: the store has no policy yet; add one with `scs policy add FILE`"
+        )
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return NotFound(
+        f"no policy {name!r}{hint}; the stored policies are {', '.join(names)} "
+        "(`scs policy list`; add one with `scs policy add FILE`)"
+    )
 
 
 def list_policies(conn: sa.Connection) -> list[StoredPolicy]:
