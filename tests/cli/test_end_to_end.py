@@ -259,14 +259,17 @@ def test_explain_speaks_the_language_asked_for(village: Scs) -> None:
     for text in (english, chinese):
         assert "on_list:" not in text and "court.dishonest" not in text
     sesame = village("explain", FATHER, "--policy", "sesame", "--lang", "zh-CN")
-    assert "的参评者" in sesame and "percentile" not in sesame
+    assert "参评者" in sesame and "percentile" not in sesame
     # the JSON keeps its codes and adds the same reasons as text, in the language asked for
     child = json.loads(
         village("explain", CHILD, "--policy", "national", "--json", "--lang", "zh-CN")
     )
     decision = child["decisions"][0]
-    assert decision["reasons"] == ["on_list:dishonest_judgment_debtors"]
-    assert decision["reason_texts"] == [f"{FATHER} 已列入“Dishonest judgment debtors”。"]
+    assert decision["reasons"] == ["on_list:dishonest_judgment_debtors", "collateral:guardian"]
+    assert decision["reason_texts"] == [
+        f"{FATHER} 已列入“Dishonest judgment debtors”。",
+        f"因父母或监护人 {FATHER} 符合条件。",
+    ]
     father = json.loads(village("explain", FATHER, "--policy", "national", "--json"))
     (listed,) = father["lists"]
     assert [c["record_id"] for c in listed["causes"]] == ["c-2"]

@@ -90,6 +90,12 @@ def test_a_list_entry_says_since_when_and_which_record_caused_it() -> None:
     # about another subject (a parent's listing restricts a child): who, not the facts
     other = Facts(cause_subject="cn-rid:37108219800517011X")
     assert reason(code, "en", other).startswith("cn-rid:37108219800517011X is on the list")
+    assert reason("collateral:guardian", "en", other) == (
+        "Because cn-rid:37108219800517011X, a parent or guardian, meets the condition."
+    )
+    assert reason("collateral:legal_representative", "zh-CN", Facts()) == (
+        "因此人担任法定代表人的组织符合条件。"
+    )
 
 
 def test_several_causes_are_listed_in_the_language_s_own_way() -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gzip
 import re
-from html import escape
 
 import pytest
+from markupsafe import escape
 
 from socialcredit.api.auth import COOKIE
 from socialcredit.store.evaluations import latest_evaluation

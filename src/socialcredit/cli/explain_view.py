@@ -233,7 +233,7 @@ def render(report: SubjectReport, per_factor: int) -> None:
             )
             if m["cause_subject"] and m["cause_subject"] != subject.identifier:
                 line = _("{line}, because of {cause}", line=line, cause=m["cause_subject"])
-            out.print(escape("  " + line + ":"))
+            out.print(escape("  " + line))
             for reason in m["reason_texts"]:
                 out.print(escape("    " + reason))
     out.print(

@@ -37,6 +37,7 @@ from socialcredit.rights.changes import (
     measure_changes,
     tier_changes,
 )
+from socialcredit.rights.wording import reason_text
 from socialcredit.store.evaluations import latest_evaluation_id
 from socialcredit.store.registry import Subject, first_identifiers
 from socialcredit.store.schema import (
@@ -210,6 +211,7 @@ def notice_document(row: Any) -> dict[str, Any]:
         "created_at": format_instant(row.created_at),
         "headline": body.pop("headline", ""),
         **{k: v for k, v in body.items() if k not in ("notice", "policy")},
+        "reason_texts": [reason_text(code, None) for code in body.get("reasons") or []],
         "delivery": row.state,
     }
 

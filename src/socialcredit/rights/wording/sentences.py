@@ -202,4 +202,16 @@ def reason_text(code: str, policy: Policy | None, facts: Facts | None = None) ->
                 "A record in the last {days} days: {what}.", days=format_number(days), what=what
             )
         return _("A record: {what}.", what=what)
+    if kind == "collateral" and arg == "guardian":
+        if other:
+            return _("Because {subject}, a parent or guardian, meets the condition.", subject=other)
+        return _("Because a parent or guardian meets the condition.")
+    if kind == "collateral" and arg == "legal_representative":
+        if other:
+            return _(
+                "Because {subject}, an organization this person legally represents, meets the "
+                "condition.",
+                subject=other,
+            )
+        return _("Because an organization this person legally represents meets the condition.")
     return _("A condition of the policy holds.")
