@@ -223,7 +223,7 @@ def test_exports(village: Scs, tmp_path: Path) -> None:
 
 def test_explain_reproduces_the_stored_evaluation(village: Scs) -> None:
     text = village("explain", FATHER, "--policy", "rongcheng")
-    assert "capped at" in text
+    assert "Capped at" in text
     assert "What lowered the score most" in text
     assert "warning" not in text
     for who in (FATHER, MOTHER, SAVER, REP):
@@ -246,6 +246,40 @@ def test_explain_reproduces_the_stored_evaluation(village: Scs) -> None:
     child = json.loads(village("explain", CHILD, "--policy", "national", "--json"))
     assert [d["measure"] for d in child["decisions"]] == ["private_school_exclusion"]
     assert child["decisions"][0]["cause_subject"] == FATHER
+
+
+def test_explain_speaks_the_language_asked_for(village: Scs) -> None:
+    village.env["COLUMNS"] = "1000"  # one sentence a line
+    english = village("explain", FATHER, "--policy", "national", "--lang", "en")
+    assert "On the list “Dishonest judgment debtors” since February 1, 2026" in english
+    assert "refused to perform a judgment despite being able to" in english
+    chinese = village("explain", FATHER, "--policy", "national", "--lang", "zh-CN")
+    assert "自2026年2月1日起列入" in chinese and "有履行能力而拒不履行" in chinese
+    assert "正在执行的措施" in chinese
+    for text in (english, chinese):
+        assert "on_list:" not in text and "court.dishonest" not in text
+    sesame = village("explain", FATHER, "--policy", "sesame", "--lang", "zh-CN")
+    assert "参评者" in sesame and "percentile" not in sesame
+    # the JSON keeps its codes and adds the same reasons as text, in the language asked for
+    child = json.loads(
+        village("explain", CHILD, "--policy", "national", "--json", "--lang", "zh-CN")
+    )
+    decision = child["decisions"][0]
+    assert decision["reasons"] == ["on_list:dishonest_judgment_debtors", "collateral:guardian"]
+    assert decision["reason_texts"] == [
+        f"{FATHER} 已列入“Dishonest judgment debtors”。",
+        f"因父母或监护人 {FATHER} 符合条件。",
+    ]
+    father = json.loads(village("explain", FATHER, "--policy", "national", "--json"))
+    (listed,) = father["lists"]
+    assert [c["record_id"] for c in listed["causes"]] == ["c-2"]
+    assert listed["causes"][0]["source_name"] == "court"
+    # without --lang: the environment's locale
+    village.env.update(LANGUAGE="", LC_ALL="", LC_MESSAGES="", LANG="zh_CN.UTF-8")
+    assert "自2026年2月1日起列入" in village("explain", FATHER, "--policy", "national")
+    assert "not served" in village(
+        "explain", FATHER, "--policy", "national", "--lang", "fr", code=2
+    )
 
 
 def test_policy_commands(village: Scs, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import gzip
 import re
 
 import pytest
+from markupsafe import escape
 
 from socialcredit.api.auth import COOKIE
 from socialcredit.store.evaluations import latest_evaluation
@@ -177,8 +178,9 @@ def test_the_report_shows_why_record_by_record_and_is_audited(site: Site) -> Non
     assert site.own in html and f"data-score>{api['score']}<" in html
     for factor in api["factors"]:
         assert factor["reason"] in html
-        for record in factor["records"]:
-            assert f"{record['source']}/{record['record_id']}" in html
+        for record in factor["records"]:  # in words: the source's name, the type, the unit
+            assert escape(record["source_name"]) in html and record["record_id"] in html
+            assert escape(record["type_text"]) in html and escape(record["value_text"]) in html
     for influence in api["influences"]:
         assert influence["neighbour"] in html
     assert {"gauge", "categories"} <= set(figures(html))
@@ -189,7 +191,8 @@ def test_the_report_shows_why_record_by_record_and_is_audited(site: Site) -> Non
     ]
     national = client.get(f"/subjects/{site.own}?policy=national")
     assert national.status_code == 200
-    assert "Flight ban" in national.text and "on_list:" in national.text
+    assert "Flight ban" in national.text and "on_list:" not in national.text
+    assert "On the list “" in national.text  # the reason, as a sentence
 
 
 def test_the_dashboard_search_opens_a_report(site: Site) -> None:

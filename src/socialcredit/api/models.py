@@ -193,17 +193,32 @@ class JobOut(BaseModel):
     evaluations: list[JobEvaluation]
 
 
+class ListCause(BaseModel):
+    """A record that put the subject on the list: its source, its kind and its day."""
+
+    source: str
+    source_name: str
+    type: str
+    type_text: str = Field(description="The record's type in words, in the answer's language.")
+    occurred_at: str
+    day: str = Field(description="The record's day, written in the answer's language.")
+
+
 class ListEntry(BaseModel):
     name: str
     kind: str
     region: str | None
+    region_name: str = Field(description="The region's name (GB/T 2260), in the answer's language.")
     identifier: str
     since: str
     until: str
+    why: str = Field(description="Why the subject is on the list, as a sentence.")
+    causes: builtins.list[ListCause]
 
 
 class ListPage(BaseModel):
     list: str
+    label: str = Field(description="The list's name, in the answer's language.")
     policy: str
     policy_version: str
     as_of: str
@@ -218,6 +233,7 @@ class PublicList(BaseModel):
     kind: str
     policy: str
     title: str
+    label: str = Field(description="The list's name, in the answer's language.")
     description: str | None
     entries: int | None
 

@@ -14,9 +14,10 @@ from rich.table import Table
 
 from socialcredit.audit.checkpoint import make_checkpoint
 from socialcredit.cli.common import err, instant_option, out, state, write_table
-from socialcredit.cli.explain_view import render
+from socialcredit.cli.explain_view import LangOption, chosen_language, render
 from socialcredit.cli.scale import print_lake_run
 from socialcredit.errors import NotFound, SocialCreditError
+from socialcredit.i18n import use
 from socialcredit.lake.layout import Lake, open_lake
 from socialcredit.lake.run import run_lake_evaluations
 from socialcredit.outcomes.gate import check_measure
@@ -312,15 +313,17 @@ def explain_command(
     evaluation: EvaluationOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     records: Annotated[int, typer.Option(help="Records to show per factor.")] = 3,
+    lang: LangOption = None,
 ) -> None:
     """Why this subject has its score, tier, lists and measures, record by record."""
     s = state(ctx)
     with s.engine().connect() as conn:
         report = explain_subject(conn, identifier, policy, evaluation)
     s.log("subject.report", report.subject.identifier)
-    if as_json:
-        out.print_json(json.dumps(report_document(report)))
-        return
-    render(report, records)
+    with use(chosen_language(lang)):  # the words of the text and of the JSON's text fields
+        if as_json:
+            out.print_json(json.dumps(report_document(report)))
+            return
+        render(report, records)
     if not report.reproduced:
         err.print("[yellow]warning:[/] the recomputed score differs from the stored one")

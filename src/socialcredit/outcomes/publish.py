@@ -2,8 +2,11 @@
 
 A published entry carries the subject's name, kind and region, the list, since and until, and an
 identifier: an organization's USCC in full (it is printed on its business licence), a person's
-identity number masked to its region and last four characters, as court lists publish them.
-Nothing else about the subject (no score, no records) is published.
+identity number masked to its region and last four characters, as court lists publish them. It
+also says why, as court lists do: the source, the kind and the date of each record that put the
+subject on the list (never the record's id or value). Nothing else about the subject (no score,
+no other record) is published. The words (`label`, `region_name`, `why`, `type_text`) are in the
+language in use; the machine fields keep their codes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.i18n import text
+from socialcredit.rights.wording import (
+    causes_document,
+    list_causes,
+    list_label,
+    list_why,
+    region_name,
+)
 from socialcredit.store.evaluations import Evaluation, latest_evaluation
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.schema import identifiers, outcome_lists, subjects
@@ -58,8 +69,9 @@ def public_lists(conn: sa.Connection) -> list[dict[str, Any]]:
                     "list": listed.name,
                     "kind": listed.kind,
                     "policy": stored.name,
-                    "title": stored.title,
-                    "description": listed.description,
+                    "title": text(stored.title),
+                    "label": list_label(stored.policy, listed.name),
+                    "description": text(listed.description) if listed.description else None,
                     "entries": size,
                 }
             )
@@ -118,6 +130,7 @@ def public_list(
     total = conn.execute(sa.select(sa.func.count()).where(where)).scalar_one()
     rows = conn.execute(
         sa.select(
+            subjects.c.id,
             subjects.c.name,
             subjects.c.kind,
             subjects.c.region,
@@ -134,9 +147,20 @@ def public_list(
         .order_by(outcome_lists.c.since.desc(), subjects.c.name, subjects.c.id)
         .limit(size)
         .offset((page - 1) * size)
+    ).all()
+    evaluated = get_policy(conn, stored.name, evaluation.policy_version).policy
+    causes = list_causes(
+        conn,
+        evaluated,
+        name,
+        {r.id: r.since for r in rows},
+        evaluation.as_of,
+        evaluation.known_at,
     )
+    label = list_label(evaluated, name)
     return {
         "list": name,
+        "label": label,
         "policy": stored.name,
         "policy_version": evaluation.policy_version,
         "as_of": format_instant(evaluation.as_of),
@@ -148,9 +172,12 @@ def public_list(
                 "name": r.name,
                 "kind": r.kind,
                 "region": r.region,
+                "region_name": region_name(r.region),
                 "identifier": mask(r.identifier, r.kind),
                 "since": format_instant(r.since),
                 "until": format_instant(r.until),
+                "why": list_why(label, r.since, causes[r.id]),
+                "causes": causes_document(causes[r.id], public=True),
             }
             for r in rows
         ],

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from socialcredit.i18n import N_, Message, _, localize, text
+from socialcredit.rights.wording import reason_text
 
 
 def words(slug: str) -> str:
@@ -68,6 +69,8 @@ def human_fields(kind: str, topic: str, body: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"headline": headline(kind, topic, body)}
     if body.get("reason") is not None:
         out["reason"] = text(body["reason"])
+    # each machine reason code as a sentence (the codes stay in `reasons`)
+    out["reason_texts"] = [reason_text(code, None) for code in body.get("reasons") or []]
     if isinstance(body.get("contest"), dict):
         out["contest"] = contest(kind, body["contest"])
     if isinstance(body.get("factors"), list):

@@ -17,7 +17,23 @@ import sqlalchemy as sa
 
 from socialcredit.engine import EngineData, Explanation, dependencies, evaluate, explain
 from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.i18n import text
 from socialcredit.rights.subject_data import subject_history, subject_relationships, subject_scores
+from socialcredit.rights.wording import (
+    Cause,
+    Facts,
+    category_text,
+    causes_document,
+    list_label,
+    list_why,
+    percentile_text,
+    region_name,
+    tier_text,
+    type_text,
+    value_text,
+)
+from socialcredit.rights.wording.causes import list_causes
+from socialcredit.rights.wording.standing import describe_measure, source_names
 from socialcredit.store.evaluations import (
     Evaluation,
     decisions_export,
@@ -43,6 +59,10 @@ class SubjectReport:
     # (source, record_id) of the counting records that were under objection at known_at (a
     # policy with disputes.while_disputed: count counts them, flagged)
     disputed: frozenset[tuple[str, str]] = frozenset()
+    # the registered name of each source the report mentions, by id
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the records that put the subject on each of its lists (rights.wording.causes)
+    causes: dict[str, list[Cause]] = dataclasses.field(default_factory=dict)
 
 
 def export_scores(conn: sa.Connection, policy: str, evaluation_id: int | None = None) -> pa.Table:
@@ -103,6 +123,18 @@ def explain_subject(
     disputed = disputed_records(
         conn, subject.id, evaluation.known_at, {(r.source, r.record_id) for r in counted}
     )
+    causes = {
+        str(listed["list"]): list_causes(
+            conn,
+            document,
+            str(listed["list"]),
+            {subject.id: from_us(int(listed["since_us"]))},
+            evaluation.as_of,
+            evaluation.known_at,
+        )[subject.id]
+        for listed in explanation.lists
+    }
+    named = {r.source for r in counted} | {c.source for found in causes.values() for c in found}
     return SubjectReport(
         subject,
         evaluation,
@@ -111,6 +143,8 @@ def explain_subject(
         first_identifiers(conn, mentioned),
         reproduced,
         disputed,
+        source_names(conn, named),
+        causes,
     )
 
 
@@ -134,27 +168,57 @@ def disputed_records(
 
 
 def report_document(report: SubjectReport) -> dict[str, Any]:
-    """The explanation as a JSON-ready document (`scs explain --json`, the API, the web)."""
+    """The explanation as a JSON-ready document (`scs explain --json`, the API, the web).
+
+    The machine fields keep their codes; the words beside them are in the language in use:
+    `tier_text`, `percentile_text`, `region_name`, each list entry's `label`, `why` and
+    `causes`, each decision's `label` and `reason_texts`, each record's `source_name`,
+    `type_text` and `value_text`."""
+    policy = report.stored_policy.policy
     e = dataclasses.asdict(report.explanation)
     e["subject"] = report.subject.identifier
+    e["region_name"] = region_name(report.subject.region)
+    e["tier_text"] = tier_text(policy, e["tier"])
+    e["percentile_text"] = percentile_text(e["percentile"])
     e["evaluation"] = report.evaluation.id
     e["as_of"] = format_instant(report.evaluation.as_of)
     e["policy_version"] = report.evaluation.policy_version
     e["reproduced"] = report.reproduced
-    for decision in e["decisions"]:
-        decision["cause_subject"] = report.names.get(decision.pop("cause_sid"))
-        decision["since"] = format_instant(from_us(int(decision.pop("since_us"))))
-        decision.pop("sid")
     for listed in e["lists"]:
         listed["since"] = format_instant(from_us(int(listed.pop("since_us"))))
         listed["until"] = format_instant(from_us(int(listed.pop("until_us"))))
         listed.pop("sid")
+        causes = report.causes.get(listed["list"], [])
+        listed["label"] = list_label(policy, listed["list"])
+        listed["why"] = list_why(listed["label"], listed["since"], causes)
+        listed["causes"] = causes_document(causes)
+    facts = Facts(
+        e["score"],
+        e["tier"],
+        {li["list"]: li["since"] for li in e["lists"]},
+        report.causes,
+        None,
+    )
+    for decision in e["decisions"]:
+        cause_sid = int(decision.pop("cause_sid"))
+        decision["cause_subject"] = report.names.get(cause_sid)
+        decision["since"] = format_instant(from_us(int(decision.pop("since_us"))))
+        decision.pop("sid")
+        other = decision["cause_subject"] if cause_sid != report.subject.id else None
+        describe_measure(decision, policy, facts, other)
     for influence in e["influences"]:
         influence["neighbour"] = report.names.get(influence["neighbour"])
+    for category in e["categories"]:
+        category["label"] = text(category["label"])
     for factor in (*e["lowering"], *e["factors"]):
+        factor["reason"] = text(factor["reason"])
+        factor["category_label"] = category_text(policy, factor["category"])
         for record in factor["records"]:
             record["occurred_at"] = format_instant(record["occurred_at"])
             record["disputed"] = (record["source"], record["record_id"]) in report.disputed
+            record["source_name"] = report.sources.get(record["source"], record["source"])
+            record["type_text"] = type_text(record["type"], factor["reason"])
+            record["value_text"] = value_text(record["type"], record["value"])
     disputes = report.stored_policy.policy.disputes
     e["disputes"] = {
         "deadline_days": disputes.deadline,

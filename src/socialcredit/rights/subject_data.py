@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import NotFound
+from socialcredit.rights.wording.standing import describe_records, describe_standing
 from socialcredit.store.evaluations import (
     evaluations_of,
     latest_evaluation,
@@ -100,6 +101,7 @@ def subject_scores(
         )
     if standing_first:
         out.sort(key=lambda s: (s["score"] is None, not (s["lists"] or s["measures"]), s["policy"]))
+    describe_standing(conn, subject.id, out)  # the words beside the codes
     return out
 
 
@@ -140,7 +142,7 @@ def subject_records(
         )
     )
     status = current_status(conn, [r.id for r in rows])
-    return {
+    page: dict[str, Any] = {
         "total": int(total),
         "limit": limit,
         "offset": max(0, offset),
@@ -159,6 +161,8 @@ def subject_records(
             for r in rows
         ],
     }
+    describe_records(conn, page)  # source names, record types in words, values with units
+    return page
 
 
 def subject_relationships(conn: sa.Connection, subject: Subject) -> list[dict[str, Any]]:

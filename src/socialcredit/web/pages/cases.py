@@ -18,6 +18,7 @@ from socialcredit.i18n import N_, _, localize
 from socialcredit.i18n.formats import format_date
 from socialcredit.rights import appeals, repair
 from socialcredit.rights.cases import MAX_TEXT, open_case
+from socialcredit.rights.wording import reason_text
 from socialcredit.sharing.access import require_own
 from socialcredit.store.db import writing
 from socialcredit.store.registry import subject_by_id
@@ -186,7 +187,10 @@ def my_appeal(request: Request, svc: Svc, who: PageCaller, appeal_id: CaseId) ->
         case=document,
         rows=[
             (_("Policy"), document["policy"]),
-            (_("Why the measure applies"), document["reasons"]),  # codes: the reasons macro
+            (
+                _("Why the measure applies"),
+                [reason_text(code, None) for code in document["reasons"]],
+            ),
             (_("Because of"), document["cause_subject"] or _("your own records")),
             (_("Your grounds"), document["grounds"]),
             (_("Status"), status_words(document["status"])),

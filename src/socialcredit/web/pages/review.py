@@ -18,6 +18,7 @@ from socialcredit.i18n import N_, Message, _
 from socialcredit.i18n.formats import format_date
 from socialcredit.rights import appeals, repair
 from socialcredit.rights.cases import MAX_TEXT, open_case
+from socialcredit.rights.wording import reason_text
 from socialcredit.sharing.access import require_reviewer
 from socialcredit.store.db import writing
 from socialcredit.timeutil import now, parse_instant
@@ -82,7 +83,7 @@ def _appeal_page(
                     policy=document["policy"],
                 ),
             ),
-            (_("Why it applies"), ", ".join(document["reasons"])),
+            (_("Why it applies"), [reason_text(code, None) for code in document["reasons"]]),
             (_("Because of"), document["cause_subject"] or _("the subject's own records")),
             (_("Since"), format_date(document["since"])),
             (_("Grounds"), document["grounds"]),
