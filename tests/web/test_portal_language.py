@@ -37,7 +37,7 @@ def _chinese(client: TestClient, url: str, present: list[str], absent: list[str]
         ),
         (
             "/me/report",
-            ["降低分数最多的因素", "高于", "异议：记录的报送机构须在"],
+            ["降低分数最多的因素", "该分数", "异议：记录的报送机构须在"],
             ["What lowered the score most", "Higher than", "Objections: the source"],
         ),
         ("/me/records", ["我的记录", "最新的在前"], ["My records", "Every record sources sent"]),
