@@ -251,7 +251,7 @@ def test_explain_reproduces_the_stored_evaluation(village: Scs) -> None:
 def test_policy_commands(village: Scs, tmp_path: Path) -> None:
     listing = village("policy", "list")
     assert "sesame" in listing
-    assert "2026.1" in listing
+    assert "2026.2" in listing
     assert "policy: national" in village("policy", "show", "national")
     assert "ok" in village("policy", "lint")
     broken = tmp_path / "broken.yaml"

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from socialcredit.cli.common import out
 from socialcredit.engine.explain import Factor
+from socialcredit.i18n import text
 from socialcredit.rights.reports import SubjectReport
 from socialcredit.timeutil import format_instant, from_us
 
@@ -40,7 +41,7 @@ def render(report: SubjectReport, per_factor: int) -> None:
     e, ev, subject = report.explanation, report.evaluation, report.subject
     policy = report.stored_policy.policy
     out.print(
-        f"[bold]{policy.title}[/] ({ev.policy_name} {ev.policy_version}), "
+        f"[bold]{text(policy.title)}[/] ({ev.policy_name} {ev.policy_version}), "
         f"evaluation {ev.id} as of {format_instant(ev.as_of)}"
     )
     out.print(
@@ -61,7 +62,10 @@ def render(report: SubjectReport, per_factor: int) -> None:
             f"tier [bold]{e.tier or '-'}[/]{percentile}"
         )
         if e.ceiling is not None:
-            out.print(f"[yellow]capped at {e.ceiling}[/] by: " + "; ".join(e.ceiling_reasons))
+            out.print(
+                f"[yellow]capped at {e.ceiling}[/] by: "
+                + "; ".join(text(r) for r in e.ceiling_reasons)
+            )
         table = Table("category", "weight", "value", "", "from records", box=None)
         for c in e.categories:
             weight = f"{c.weight:.2f}" if c.weight is not None else "-"
@@ -74,13 +78,13 @@ def render(report: SubjectReport, per_factor: int) -> None:
                 if c.total is not None
                 else ("network" if policy.categories[c.name].network else "")
             )
-            table.add_row(c.label, weight, shown, bar, total)
+            table.add_row(text(c.label), weight, shown, bar, total)
         out.print(table)
     if e.lowering:
         out.print("[bold]What lowered the score most[/]")
         for n, f in enumerate(e.lowering, start=1):
             out.print(
-                f"  {n}. {f.reason} ({f.category}): {f.effect:+.2f} from "
+                f"  {n}. {text(f.reason)} ({f.category}): {f.effect:+.2f} from "
                 f"{len(f.records)} record{'s' if len(f.records) != 1 else ''}"
             )
             for line in _factor_lines(f, per_factor, report.disputed):
@@ -90,7 +94,7 @@ def render(report: SubjectReport, per_factor: int) -> None:
         out.print("[bold]Other factors[/]")
         for f in others:
             out.print(
-                f"  • {f.reason} ({f.category}): {f.effect:+.2f} from "
+                f"  • {text(f.reason)} ({f.category}): {f.effect:+.2f} from "
                 f"{len(f.records)} record{'s' if len(f.records) != 1 else ''}"
             )
             for line in _factor_lines(f, per_factor, report.disputed):

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.i18n import text
 from socialcredit.store.evaluations import Evaluation, latest_evaluation
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.schema import identifiers, outcome_lists, subjects
@@ -59,7 +60,9 @@ def public_lists(conn: sa.Connection) -> list[dict[str, Any]]:
                     "kind": listed.kind,
                     "policy": stored.name,
                     "title": stored.title,
-                    "description": listed.description,
+                    "description": (
+                        text(listed.description) if listed.description is not None else None
+                    ),
                     "entries": size,
                 }
             )

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from socialcredit.engine import PlanData
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
+from socialcredit.i18n import text
 from socialcredit.rights.changes import (
     NoticeRow,
     Previous,
@@ -198,7 +199,7 @@ def _contest(row: NoticeRow, respond_by: str | None) -> dict[str, Any]:
 
 def notice_document(row: Any) -> dict[str, Any]:
     """One stored notice as the API, the CLI and the pages show it."""
-    body = dict(row.body)
+    body = _policy_texts(dict(row.body))
     return {
         "id": row.id,
         "kind": row.kind,
@@ -212,6 +213,20 @@ def notice_document(row: Any) -> dict[str, Any]:
         **{k: v for k, v in body.items() if k not in ("notice", "policy")},
         "delivery": row.state,
     }
+
+
+def _policy_texts(body: dict[str, Any]) -> dict[str, Any]:
+    """The policy's texts a notice stores as the policy gives them (a measure's reason, a
+    list's description, the factors' reasons: a string or a map from language tag to string),
+    in the language in use."""
+    if isinstance(body.get("reason"), dict):
+        body["reason"] = text(body["reason"])
+    if isinstance(body.get("factors"), list):
+        body["factors"] = [
+            {**f, "reason": text(f["reason"])} if isinstance(f, dict) and "reason" in f else f
+            for f in body["factors"]
+        ]
+    return body
 
 
 def list_notices(

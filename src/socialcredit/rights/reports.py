@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from socialcredit.engine import EngineData, Explanation, dependencies, evaluate, explain
 from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.i18n import text
 from socialcredit.rights.subject_data import subject_history, subject_relationships, subject_scores
 from socialcredit.store.evaluations import (
     Evaluation,
@@ -151,7 +152,12 @@ def report_document(report: SubjectReport) -> dict[str, Any]:
         listed.pop("sid")
     for influence in e["influences"]:
         influence["neighbour"] = report.names.get(influence["neighbour"])
+    # The policy's texts in the language in use (the request's, the command's).
+    for category in e["categories"]:
+        category["label"] = text(category["label"])
+    e["ceiling_reasons"] = [text(reason) for reason in e["ceiling_reasons"]]
     for factor in (*e["lowering"], *e["factors"]):
+        factor["reason"] = text(factor["reason"])
         for record in factor["records"]:
             record["occurred_at"] = format_instant(record["occurred_at"])
             record["disputed"] = (record["source"], record["record_id"]) in report.disputed
