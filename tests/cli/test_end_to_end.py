@@ -266,7 +266,7 @@ def test_policy_commands(village: Scs, tmp_path: Path) -> None:
     changed = tmp_path / "sesame.yaml"
     packs = Path(__file__).parents[2] / "src/socialcredit/policy/packs"
     original = (packs / "sesame.yaml").read_text()
-    changed.write_text(original.replace("\ntitle: ", "\ntitle: Changed ", 1))
+    changed.write_text(original.replace("\ntitle:\n  en: ", "\ntitle:\n  en: Changed ", 1))
     assert "other content" in village("policy", "add", str(changed), code=4)
     assert "unchanged" in village("policy", "add", str(packs / "sesame.yaml"))
 

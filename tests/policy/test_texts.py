@@ -7,17 +7,21 @@ from __future__ import annotations
 import re
 import textwrap
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from socialcredit.cli import app
 from socialcredit.errors import PolicyError
 from socialcredit.i18n import LANGUAGES, text, use
 from socialcredit.policy.lint import lint, lint_text
 from socialcredit.policy.load import bundled_packs, load_policy
 from socialcredit.policy.schema import Policy, texts
 from socialcredit.rights.notices import notice_document
+from socialcredit.settings import Settings
 
 BASE = """
 policy: t
@@ -242,3 +246,18 @@ def test_a_stored_notice_shows_the_policy_s_texts_in_the_language_in_use() -> No
     shown = notice_document(row)
     assert (shown["reason"], shown["factors"][0]["reason"]) == ("On the list", "Paid")
     assert row.body["reason"] == {"en": "On the list", "zh-CN": "在名单上"}  # stored as given
+
+
+def test_scs_policy_lint_warns_of_a_missing_language_without_failing(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "half.yaml"
+    path.write_text(textwrap.dedent(BASE.replace("{en: Helped, zh-CN: 帮助}", "{en: Helped}")))
+    env = {"SCS_HOME": str(sqlite_settings.home), "SCS_DATABASE_URL": sqlite_settings.database_url}
+    result = CliRunner().invoke(app, ["policy", "lint", str(path)], env=env | {"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "warning rules[1].reason: lacks zh-CN" in result.output
+    strict = CliRunner().invoke(app, ["policy", "lint", "--strict", str(path)], env=env)
+    assert strict.exit_code == 1
+    packs = CliRunner().invoke(app, ["policy", "lint"], env=env | {"COLUMNS": "200"})
+    assert packs.exit_code == 0 and "lacks" not in packs.output
