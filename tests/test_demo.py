@@ -34,7 +34,7 @@ def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
     for expected in (
         "Synthetic city",
         "Steps",
-        "sesame 2026.1",
+        "sesame 2026.2",
         "dishonest_judgment_debtors",
         "flight_ban",
         "Due process",  # the tour: one objection, one appeal, the notices

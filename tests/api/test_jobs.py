@@ -150,7 +150,7 @@ class Blocked:
 
     def __call__(self, *_: Any, progress: Progress, **__: Any) -> Any:
         progress("loading the record log")
-        progress("evaluating national 2026.1")
+        progress("evaluating national 2026.2")
         assert self.go.wait(60)
         if self.failure is not None:
             raise self.failure
@@ -172,7 +172,7 @@ def test_progress_one_job_at_a_time_a_bounded_queue_and_stopping(
     blocked = Blocked()
     monkeypatch.setattr(socialcredit.jobs.runner, "run_evaluations", blocked)
     first = post(world, {"policies": ["national"]}).json()
-    job = wait_for(world, first["id"], "evaluating national 2026.1")  # written by the heartbeat
+    job = wait_for(world, first["id"], "evaluating national 2026.2")  # written by the heartbeat
     assert job["state"] == "running" and job["progress"]["done"] == 0
     waiting = [post(world, {"policies": ["national"]}) for _ in range(MAX_WAITING - 1)]
     assert [w.status_code for w in waiting] == [202] * (MAX_WAITING - 1)
@@ -228,7 +228,7 @@ def test_a_worker_spares_its_own_jobs_when_their_heartbeat_is_late(
     blocked = Blocked(InvalidInput("as-of", "late"))
     monkeypatch.setattr(socialcredit.jobs.runner, "run_evaluations", blocked)
     job = post(world, {"policies": ["national"]}).json()
-    wait_for(world, job["id"], "evaluating national 2026.1")
+    wait_for(world, job["id"], "evaluating national 2026.2")
     monkeypatch.setattr(socialcredit.jobs.runner, "HEARTBEAT", 3600.0)  # no further beats
     time.sleep(1.5)  # after the one already under way
     with world.engine.begin() as conn:

@@ -285,7 +285,7 @@ def test_explain_speaks_the_language_asked_for(village: Scs) -> None:
 def test_policy_commands(village: Scs, tmp_path: Path) -> None:
     listing = village("policy", "list")
     assert "sesame" in listing
-    assert "2026.1" in listing
+    assert "2026.2" in listing
     assert "policy: national" in village("policy", "show", "national")
     assert "ok" in village("policy", "lint")
     broken = tmp_path / "broken.yaml"
@@ -300,7 +300,7 @@ def test_policy_commands(village: Scs, tmp_path: Path) -> None:
     changed = tmp_path / "sesame.yaml"
     packs = Path(__file__).parents[2] / "src/socialcredit/policy/packs"
     original = (packs / "sesame.yaml").read_text()
-    changed.write_text(original.replace("\ntitle: ", "\ntitle: Changed ", 1))
+    changed.write_text(original.replace("\ntitle:\n  en: ", "\ntitle:\n  en: Changed ", 1))
     assert "other content" in village("policy", "add", str(changed), code=4)
     assert "unchanged" in village("policy", "add", str(packs / "sesame.yaml"))
 

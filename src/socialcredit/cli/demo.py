@@ -18,6 +18,7 @@ from socialcredit.cli.outcomes import stage_line
 from socialcredit.cli.service import check_port, run_server
 from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput
+from socialcredit.i18n import text
 from socialcredit.outcomes.runs import Run
 from socialcredit.simulate.demo import DemoResult, demo_keys, run_demo, tour_subject
 from socialcredit.simulate.population import CityConfig
@@ -203,7 +204,7 @@ def print_summary(result: DemoResult, conn: sa.Connection, scs: str = "scs") -> 
 
 def _print_policy(outcome: Outcome) -> None:
     policy = outcome.policy
-    out.rule(f"{policy.name} {policy.version}: {policy.title}")
+    out.rule(f"{policy.name} {policy.version}: {text(policy.title)}")
     scored = outcome.scores.num_rows
     if policy.scores and scored:
         out.print(_histogram(outcome))

@@ -154,7 +154,7 @@ def render(report: SubjectReport, per_factor: int) -> None:
                 "[yellow]"
                 + escape(_("Capped at {ceiling} by:", ceiling=e.ceiling))
                 + "[/] "
-                + escape("; ".join(e.ceiling_reasons))
+                + escape("; ".join(d["ceiling_reasons"]))
             )
         table = Table(_("category"), _("weight"), _("value"), "", _("from records"), box=None)
         for c in d["categories"]:

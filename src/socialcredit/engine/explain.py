@@ -3,6 +3,11 @@
 The counting records are grouped by their rule's `reason` and ranked by |effect|. As with the
 reason codes of an adverse-action notice, the (at most four) factors that lowered the score most
 come first, then every other factor by size.
+
+The policy's texts (a factor's `reason`, a category's `label`, the `ceiling_reasons`) are kept
+as the policy gives them, a string or a map from language tag to string: whoever shows them
+resolves them in the reader's language with `socialcredit.i18n.text` (`rights.reports`'s
+`report_document` does it for JSON and pages).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pyarrow as pa
 
 from socialcredit.engine.outcome import Outcome
 from socialcredit.engine.scoring import FIXED
+from socialcredit.i18n import DEFAULT, Localized, text
 from socialcredit.timeutil import from_us
 
 TOP_LOWERING = 4
@@ -36,7 +42,7 @@ class RecordEffect:
 @dataclass(frozen=True)
 class Factor:
     category: str
-    reason: str
+    reason: Localized  # the rule's reason, as the policy gives it
     effect: float
     records: list[RecordEffect]
 
@@ -44,7 +50,7 @@ class Factor:
 @dataclass(frozen=True)
 class CategoryValue:
     name: str
-    label: str
+    label: Localized  # the category's label as the policy gives it, else its name in words
     weight: float | None
     value: float  # S_c (weighted) or R_c (points)
     total: float | None  # R_c in the weighted model (None for the network category)
@@ -68,7 +74,7 @@ class Explanation:
     lowering: list[Factor]  # the top factors that lowered the score
     factors: list[Factor]  # all factors: lowering first, then the rest by |effect|
     ceiling: int | None  # the ceiling that lowered the score, if one did
-    ceiling_reasons: list[str]
+    ceiling_reasons: list[Localized]
     lists: list[dict[str, Any]]
     decisions: list[dict[str, Any]]
     influences: list[Influence] = field(default_factory=list)
@@ -82,8 +88,9 @@ def explain(outcome: Outcome, sid: int) -> Explanation:
     categories = list(policy.categories)
     # A ceiling is reported only when it lowered the score.
     capped = row is not None and row["ceiling"] is not None and row["uncapped"] > row["ceiling"]
-    groups: dict[tuple[str, str], list[tuple[int, RecordEffect]]] = {}
-    ceilings: list[str] = []
+    groups: dict[tuple[str, Any], list[tuple[int, RecordEffect]]] = {}
+    reasons: dict[Any, Localized] = {}
+    ceilings: list[Localized] = []
     for c in contributions:
         rule = policy.rules[c["rule"]]
         effect = RecordEffect(
@@ -97,24 +104,29 @@ def explain(outcome: Outcome, sid: int) -> Explanation:
             decay=c["decay"],
             effect=c["wq"] / FIXED,
         )
-        groups.setdefault((categories[c["cat"]], rule.reason), []).append((c["wq"], effect))
+        reason = _hashable(rule.reason)
+        reasons[reason] = rule.reason
+        groups.setdefault((categories[c["cat"]], reason), []).append((c["wq"], effect))
         if capped and rule.ceiling == row["ceiling"]:  # type: ignore[index]
-            ceilings.append(
-                f"{rule.reason} ({c['source']}/{c['record_id']}, {effect.occurred_at:%Y-%m-%d})"
-            )
+            where = f" ({c['source']}/{c['record_id']}, {effect.occurred_at:%Y-%m-%d})"
+            ceilings.append(_suffixed(rule.reason, where))
     factors = [
         Factor(
             category=category,
-            reason=reason,
+            reason=reasons[reason],
             effect=sum(wq for wq, _ in items) / FIXED,
             records=[e for _, e in sorted(items, key=lambda i: (-abs(i[0]), i[1].record_id))],
         )
         for (category, reason), items in groups.items()
     ]
-    lowering = sorted((f for f in factors if f.effect < 0), key=lambda f: (f.effect, f.reason))
+    # Ties are broken by the English text, so the order is the same in every language.
+    lowering = sorted(
+        (f for f in factors if f.effect < 0), key=lambda f: (f.effect, text(f.reason, DEFAULT))
+    )
     lowering = lowering[:TOP_LOWERING]
     rest = sorted(
-        (f for f in factors if f not in lowering), key=lambda f: (-abs(f.effect), f.reason)
+        (f for f in factors if f not in lowering),
+        key=lambda f: (-abs(f.effect), text(f.reason, DEFAULT)),
     )
     values = []
     for name, category in policy.categories.items():
@@ -153,6 +165,18 @@ def explain(outcome: Outcome, sid: int) -> Explanation:
         decisions=_rows_of(outcome.decisions, sid),
         influences=influences,
     )
+
+
+def _hashable(value: Localized) -> Any:
+    """A policy text as a key: rules with the same reason (in every language) are one factor."""
+    return value if isinstance(value, str) else tuple(sorted(value.items()))
+
+
+def _suffixed(value: Localized, suffix: str) -> Localized:
+    """`value` with `suffix` after its text in each language."""
+    if isinstance(value, str):
+        return value + suffix
+    return {tag: entry + suffix for tag, entry in value.items()}
 
 
 def _rows_of(table: pa.Table | None, sid: int) -> list[dict[str, Any]]:

@@ -4,6 +4,9 @@ error    the document is invalid; it cannot be stored or evaluated
 warning  valid, but probably not what the author meant, or it breaks a promise of the system
          (every measure expires, every record stops counting)
 notice   valid and deliberate perhaps, but worth a reviewer's eye (collateral measures)
+
+A text that lacks a language other texts of the same policy give is a warning (`rules[3].reason
+lacks zh-CN`): a reader in that language would meet it in another one.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socialcredit.errors import PolicyError
+from socialcredit.i18n.languages import LANGUAGES
 from socialcredit.policy.load import load_policy, read_policy_file
-from socialcredit.policy.schema import HasRecord, Policy, walk
+from socialcredit.policy.schema import HasRecord, Policy, text_languages, texts, walk
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ def lint(policy: Policy) -> list[Finding]:
                     "by expiry; consider an exit by fulfilment or credit repair",
                 )
             )
+    found += language_gaps(policy)
     if policy.disputes.deadline > MAX_DISPUTE_DAYS:
         add(
             Finding(
@@ -162,3 +167,23 @@ def lint(policy: Policy) -> list[Finding]:
                 )
             )
     return found
+
+
+def language_gaps(policy: Policy) -> list[Finding]:
+    """A warning for each text that lacks a language that other texts of the policy give (a
+    plain string lacks them all: it is shown as written in every language)."""
+    given = [(key, text_languages(value)) for key, value in texts(policy)]
+    used = set().union(*(languages for _, languages in given))
+    out = []
+    for key, languages in given:
+        missing = [lang for lang in LANGUAGES if lang in used and lang not in languages]
+        if missing:
+            named = ", ".join(missing)
+            why = (
+                f"other texts of this policy give {named}"
+                if languages
+                else f"a plain string is shown as written in every language, and other texts "
+                f"of this policy give {named}"
+            )
+            out.append(Finding("warning", key, f"lacks {named} ({why})"))
+    return out

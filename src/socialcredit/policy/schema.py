@@ -7,6 +7,7 @@ conditions, weights, the keys each model needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from socialcredit.i18n.languages import LANGUAGES, NAMES, language_of
 from socialcredit.policy.patterns import any_match, check_pattern, check_type
 from socialcredit.timeutil import parse_duration_days
 
@@ -68,6 +70,74 @@ def _pattern(value: Any) -> str:
 Days = Annotated[int, BeforeValidator(_duration)]
 TypePattern = Annotated[str, BeforeValidator(_pattern)]
 
+# --- texts a person reads -------------------------------------------------------------------
+# Each is a plain string (the same in every language) or a map from language tag to string,
+# e.g. {en: Late loan repayments, zh-CN: 贷款逾期还款}. A tag must name a language the system
+# serves (socialcredit.i18n.languages): a text in any other language could never be shown, and
+# a mistyped tag (zn-CN, zh_TW) would hide a translation without a word. Slugs (the names of
+# rules' categories, lists, measures and tiers) stay machine names in one form.
+
+
+def _served_languages() -> str:
+    return ", ".join(LANGUAGES)
+
+
+def localized(min_length: int = 0, max_length: int | None = None) -> Callable[[Any], Any]:
+    """The check of a `LocalizedText`: a string within the limits, or a non-empty map whose
+    keys are served language tags (one per language) and whose entries are non-empty strings
+    within the limits. Errors name the offending tag."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            _text_length(value, min_length, max_length, "")
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"{value!r} is not a text: write a string, or a map from language tag to "
+                "string (e.g. {en: ..., zh-CN: ...})"
+            )
+        if not value:
+            raise ValueError(
+                "an empty map of languages: give the text in at least one language "
+                f"({_served_languages()}), or write a plain string"
+            )
+        seen: dict[str, str] = {}
+        for tag, entry in value.items():
+            language = language_of(tag) if isinstance(tag, str) else None
+            if language is None:
+                raise ValueError(
+                    f"{tag!r} is not a language tag this system serves (it serves "
+                    f"{_served_languages()}; zh, zh-Hans and zh-SG also mean zh-CN)"
+                )
+            if language in seen:
+                raise ValueError(
+                    f"{seen[language]!r} and {tag!r} both give the text in "
+                    f"{NAMES[language]} ({language}); keep one"
+                )
+            seen[language] = tag
+            if not isinstance(entry, str):
+                raise ValueError(f"{tag}: {entry!r} is not a string")
+            _text_length(entry, max(min_length, 1), max_length, f"{tag}: ")
+        return value
+
+    return check
+
+
+def _text_length(value: str, low: int, high: int | None, where: str) -> None:
+    if len(value) < low:
+        raise ValueError(f"{where}is empty")
+    if high is not None and len(value) > high:
+        raise ValueError(f"{where}is {len(value)} characters long; at most {high}")
+
+
+# A text a person reads, with no limit beyond the document's (descriptions, category labels),
+# and the same type with the limits its plain string has always had.
+LocalizedText = Annotated[str | dict[str, str], BeforeValidator(localized())]
+Title = Annotated[str | dict[str, str], BeforeValidator(localized(1, 300))]
+RuleReason = Annotated[str | dict[str, str], BeforeValidator(localized(1, 200))]
+MeasureReason = Annotated[str | dict[str, str], BeforeValidator(localized(1, 300))]
+Label = Annotated[str | dict[str, str], BeforeValidator(localized(1, 120))]
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -94,7 +164,7 @@ class Category(Strict):
     weight: Annotated[float, Field(gt=0, le=1)] | None = None
     sensitivity: Annotated[float, Field(gt=0)] | None = None
     network: Network | None = None
-    label: str | None = None
+    label: LocalizedText | None = None
 
 
 class Rule(Strict):
@@ -106,7 +176,7 @@ class Rule(Strict):
     half_life: Days | None = None
     expires: Days | None = None
     ceiling: int | None = None
-    reason: str = Field(min_length=1, max_length=200)
+    reason: RuleReason
 
 
 class Disputes(Strict):
@@ -121,6 +191,7 @@ class Disputes(Strict):
 class Tier(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     min: int
+    label: Label | None = None  # the tier in words (the name is the machine name)
 
 
 def _record_type(value: Any) -> str:
@@ -151,7 +222,8 @@ class ListDef(Strict):
     enter: list[TypePattern] = Field(min_length=1)
     exit: list[TypePattern] = Field(default_factory=list)
     duration: Days
-    description: str | None = None
+    label: Label | None = None  # the list's name in words, e.g. {en: ..., zh-CN: 失信被执行人名单}
+    description: LocalizedText | None = None
     repair: Repair | None = None
 
 
@@ -272,8 +344,9 @@ class Measure(Strict):
     when: Condition
     targets: list[Target] = Field(default_factory=lambda: list[Target](["self"]), min_length=1)
     subjects: list[SubjectKind] | None = None  # kinds of target the measure can apply to
-    reason: str = Field(min_length=1, max_length=300)
-    description: str | None = None
+    label: Label | None = None  # the measure's name in words
+    reason: MeasureReason
+    description: LocalizedText | None = None
 
 
 class Retention(Strict):
@@ -288,8 +361,8 @@ class Retention(Strict):
 class Policy(Strict):
     policy: Slug
     version: Annotated[str, Field(min_length=1, max_length=64)]
-    title: Annotated[str, Field(min_length=1, max_length=300)]
-    description: str | None = None
+    title: Title
+    description: LocalizedText | None = None
     references: list[str] = Field(default_factory=list)
     subjects: list[SubjectKind] = Field(min_length=1)
     region: Annotated[str, Field(pattern=r"^[0-9]{2,6}$")] | None = None
@@ -333,6 +406,43 @@ class Policy(Strict):
 
     def measure(self, name: str) -> Measure | None:
         return next((m for m in self.measures if m.name == name), None)
+
+    def tier(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+    def list_definition(self, name: str) -> ListDef | None:
+        return next((x for x in self.lists if x.name == name), None)
+
+
+def texts(p: Policy) -> list[tuple[str, str | dict[str, str]]]:
+    """Every text of the policy that a person reads, with its key path (`rules[3].reason`), in
+    document order; absent optional texts are left out."""
+    found: list[tuple[str, str | dict[str, str] | None]] = [
+        ("title", p.title),
+        ("description", p.description),
+    ]
+    found += [(f"categories.{name}.label", c.label) for name, c in p.categories.items()]
+    found += [(f"rules[{i}].reason", r.reason) for i, r in enumerate(p.rules)]
+    found += [(f"tiers[{i}].label", t.label) for i, t in enumerate(p.tiers)]
+    for i, listed in enumerate(p.lists):
+        found += [
+            (f"lists[{i}].label", listed.label),
+            (f"lists[{i}].description", listed.description),
+        ]
+    for i, m in enumerate(p.measures):
+        found += [
+            (f"measures[{i}].label", m.label),
+            (f"measures[{i}].reason", m.reason),
+            (f"measures[{i}].description", m.description),
+        ]
+    return [(key, value) for key, value in found if value is not None]
+
+
+def text_languages(value: str | dict[str, str]) -> set[str]:
+    """The served languages a text gives (none for a plain string: its language is unknown)."""
+    if isinstance(value, str):
+        return set()
+    return {lang for lang in map(language_of, value) if lang is not None}
 
 
 def reference_problems(p: Policy) -> list[tuple[str, str]]:

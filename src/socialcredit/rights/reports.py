@@ -208,8 +208,10 @@ def report_document(report: SubjectReport) -> dict[str, Any]:
         describe_measure(decision, policy, facts, other)
     for influence in e["influences"]:
         influence["neighbour"] = report.names.get(influence["neighbour"])
+    # The policy's texts in the language in use (the request's, the command's).
     for category in e["categories"]:
         category["label"] = text(category["label"])
+    e["ceiling_reasons"] = [text(reason) for reason in e["ceiling_reasons"]]
     for factor in (*e["lowering"], *e["factors"]):
         factor["reason"] = text(factor["reason"])
         factor["category_label"] = category_text(policy, factor["category"])

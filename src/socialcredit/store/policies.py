@@ -10,6 +10,7 @@ from functools import cached_property
 import sqlalchemy as sa
 
 from socialcredit.errors import Conflict, NotFound
+from socialcredit.i18n import DEFAULT, text
 from socialcredit.policy.load import LoadedPolicy, load_policy
 from socialcredit.policy.schema import Policy
 from socialcredit.store.schema import policies
@@ -22,13 +23,18 @@ class StoredPolicy:
     name: str
     version: str
     digest: str
-    title: str
+    stored_title: str  # the `title` column: the title in English (the default language)
     document: str
     added_at: datetime
 
     @cached_property
     def policy(self) -> Policy:
         return load_policy(self.document, source=f"{self.name} {self.version}").policy
+
+    @property
+    def title(self) -> str:
+        """The title in the language in use (a document may give it in several)."""
+        return text(self.policy.title)
 
 
 def _stored(row: sa.Row[tuple[object, ...]]) -> StoredPolicy:
@@ -57,7 +63,7 @@ def add_policy(conn: sa.Connection, loaded: LoadedPolicy) -> tuple[StoredPolicy,
             name=p.name,
             version=p.version,
             digest=loaded.digest,
-            title=p.title,
+            title=text(p.title, DEFAULT),
             document=loaded.document,
             added_at=now(),
         )
