@@ -53,6 +53,9 @@ lint: $(DEV)
 typecheck: $(DEV)
 	$(BIN)/mypy
 
+# On both cores (pytest-xdist): the browser, stream and service tests wait on I/O as much as
+# they compute. PYTEST_ARGS="-n 0" runs them in one process.
+PYTEST_ARGS ?= -n 2
 pytest: $(DEV) $(MO)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
