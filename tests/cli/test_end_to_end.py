@@ -267,7 +267,7 @@ def test_explain_speaks_the_language_asked_for(village: Scs) -> None:
     decision = child["decisions"][0]
     assert decision["reasons"] == ["on_list:dishonest_judgment_debtors", "collateral:guardian"]
     assert decision["reason_texts"] == [
-        f"{FATHER} 已列入“Dishonest judgment debtors”。",
+        f"{FATHER} 已列入“失信被执行人名单”。",
         f"因父母或监护人 {FATHER} 符合条件。",
     ]
     father = json.loads(village("explain", FATHER, "--policy", "national", "--json"))

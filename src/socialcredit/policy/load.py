@@ -266,7 +266,11 @@ def policy_digest(policy: Policy) -> str:
     """SHA-256 (hex) of the RFC 8785 (JCS) canonical JSON of the validated policy, defaults
     included: an auditor can recompute it in any language from the `parsed` document of
     `GET /v1/policies/{name}` (JCS writes 100 where Python's json.dumps wrote 100.0)."""
-    canonical = rfc8785.dumps(policy.model_dump(mode="json", by_alias=True))
+    try:
+        canonical = rfc8785.dumps(policy.model_dump(mode="json", by_alias=True))
+    except rfc8785.IntegerDomainError as error:  # JCS: integers beyond ±2^53 have no form
+        reason = f"a number is outside JSON's exact integer range: {error}"
+        raise _fail("", [("", reason)]) from error
     return hashlib.sha256(canonical).hexdigest()
 
 
