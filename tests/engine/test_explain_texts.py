@@ -9,6 +9,7 @@ from typing import Any
 from socialcredit.engine import explain
 from socialcredit.i18n import use
 from socialcredit.rights.reports import SubjectReport, report_document
+from socialcredit.store.registry import Subject
 from tests.engine.world import T0, World, day, policy
 
 TEXTS = """
@@ -54,7 +55,7 @@ def test_factors_keep_the_policy_s_texts_and_the_document_resolves_them(world: W
     assert [c.label for c in found.categories] == [{"en": "Credit", "zh-CN": "信用"}, "Conduct"]
 
     report: Any = SubjectReport(
-        subject=SimpleNamespace(identifier="cn-rid:1"),  # type: ignore[arg-type]
+        subject=Subject(1, "person", "A", None, None, None, ("cn-rid:1",)),
         evaluation=SimpleNamespace(id=1, as_of=T0, policy_version="1"),  # type: ignore[arg-type]
         stored_policy=SimpleNamespace(policy=p),  # type: ignore[arg-type]
         explanation=found,
