@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from socialcredit.i18n import Message, localize, text, use
-from socialcredit.i18n.languages import language_of, negotiate, parse_accept_language
+from socialcredit.i18n.languages import (
+    environment_language,
+    language_of,
+    negotiate,
+    parse_accept_language,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +77,23 @@ def test_policy_text_picks_the_language() -> None:
     assert text(both) == "Late payment"
     assert text({"zh-Hans": "简体"}, "zh-CN") == "简体"
     assert text({"zh-CN": "只有中文"}, "en") == "只有中文"
+
+
+@pytest.mark.parametrize(
+    ("environment", "language"),
+    [
+        ({"LANGUAGE": "fr:zh_CN", "LANG": "en_US.UTF-8"}, "zh-CN"),  # LANGUAGE is a list
+        ({"LANGUAGE": "fr", "LANG": "zh_CN.UTF-8"}, "zh-CN"),  # none served: the locale
+        ({"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),  # LC_ALL before LANG
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_environment_language(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], language: str
+) -> None:
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert environment_language() == language

@@ -56,11 +56,15 @@ shape `{"error": {"code", "message", "details"}}`.
 class Api(FastGate):
     """The ASGI application: behind a named TLS proxy, its forwarded headers first (so that
     everything after sees the real client); then the gate-check fast path (which applies the
-    rate limits to its own requests), the rate limits, the bound on bodies, and FastAPI."""
+    rate limits to its own requests), the reader's language, the rate limits, the bound on
+    bodies, and FastAPI."""
 
     def __init__(self, api: FastAPI, svc: Service) -> None:
         # The gate check reads no body: only what passes it to FastAPI is bounded.
-        super().__init__(Throttle(BodyLimit(api, svc.settings.max_body_bytes), svc), svc)
+        # The language is chosen outside the limits and FastAPI's own error handling, so that a
+        # 413, a 429 and a 500 speak it too; the gate's fast path stays outside (machine answers).
+        bounded = BodyLimit(api, svc.settings.max_body_bytes)
+        super().__init__(LanguageMiddleware(Throttle(bounded, svc)), svc)
         self.api = api
         proxies = svc.settings.trusted_proxies
         # Believe X-Forwarded-Proto (the session cookie is Secure, the login form's origin check
@@ -138,7 +142,6 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         redoc_url=None,
     )
     api.state.service = svc
-    api.add_middleware(LanguageMiddleware)
     errors.install(api)
     modules = (
         ingest,

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from socialcredit.api.errors import body
+from socialcredit.i18n import _
 
 _HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -94,6 +95,8 @@ class BoundedHttpTools(HttpToolsProtocol):
             super().on_message_complete()
 
     def _refuse_head(self) -> None:
+        # Refused while the head is parsed, before any middleware has read Accept-Language: in
+        # English, the API's source language.
         message = f"the request line and headers are larger than {self.limit} bytes"
         payload = body("headers_too_large", message, [{"field": "headers", "reason": message}])
         length = b"content-length: " + str(len(payload)).encode("ascii") + b"\r\n\r\n"
@@ -149,7 +152,7 @@ class BodyLimit:
         await self.app(scope, _replay(b"".join(parts), receive), send)
 
     async def _refuse(self, send: Send) -> None:
-        message = f"the request body is larger than {self.limit} bytes"
+        message = _("the request body is larger than {limit} bytes", limit=self.limit)
         payload = body("too_large", message, [{"field": "body", "reason": message}])
         headers = [
             (b"content-type", b"application/json"),

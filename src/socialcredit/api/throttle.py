@@ -30,6 +30,7 @@ from socialcredit.api.context import Service, client_of
 from socialcredit.api.errors import body
 from socialcredit.audit.log import Entry
 from socialcredit.errors import Unauthenticated
+from socialcredit.i18n import _
 from socialcredit.sharing import sessions
 from socialcredit.sharing.keys import PUBLIC, Principal
 
@@ -66,7 +67,7 @@ async def too_many(
     entry = Entry.now(who.name, who.role, ACTION, target, "unspecified", "rate_limited")
     for due in svc.tally.count(client_of(scope), entry):
         await svc.audit.record(due)
-    payload = body("rate_limited", f"too many requests; retry after {wait} s")
+    payload = body("rate_limited", _("too many requests; retry after {wait} s", wait=wait))
     headers = [
         (b"content-type", b"application/json"),
         (b"retry-after", str(wait).encode("ascii")),

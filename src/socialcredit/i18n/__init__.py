@@ -9,7 +9,7 @@
 - `text`: a policy's texts, which may be a string or a map from language tag to string.
 """
 
-from socialcredit.i18n.catalog import gettext, ngettext, pgettext
+from socialcredit.i18n.catalog import gettext, ngettext
 from socialcredit.i18n.languages import (
     DEFAULT,
     LANGUAGES,
@@ -36,7 +36,6 @@ __all__ = [
     "localize",
     "negotiate",
     "ngettext",
-    "pgettext",
     "text",
     "use",
 ]

@@ -57,9 +57,3 @@ def ngettext(singular: str, plural: str, n: int, /, **params: object) -> str:
     """The singular or plural form for `n` in the language in use (`{n}` is filled too)."""
     translated = translations(current()).ngettext(singular, plural, n)
     return translated.format(n=n, **params)
-
-
-def pgettext(context: str, message: str, /, **params: object) -> str:
-    """`message` in `context` (the same English word with two meanings)."""
-    translated = translations(current()).pgettext(context, message)
-    return translated.format(**params) if params else translated

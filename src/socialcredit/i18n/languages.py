@@ -83,12 +83,17 @@ def negotiate(query: str | None, cookie: str | None, accept_language: str | None
 
 
 def environment_language() -> str:
-    """The language of the environment's locale (LC_ALL, LC_MESSAGES, LANG, as gettext reads
-    them; LANGUAGE's first entry first), English when none is served."""
-    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+    """The language of the environment, as gettext reads it: the first served entry of
+    LANGUAGE's list, else the first of LC_ALL, LC_MESSAGES and LANG that is set; English when
+    none is served."""
+    for entry in os.environ.get("LANGUAGE", "").split(":"):
+        found = language_of(entry)
+        if found:
+            return found
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(name)
         if value:
-            return language_of(value.split(":")[0]) or DEFAULT
+            return language_of(value) or DEFAULT
     return DEFAULT
 
 
@@ -106,8 +111,3 @@ def use(language: str) -> Iterator[str]:
         yield chosen
     finally:
         _current.reset(token)
-
-
-def set_current(language: str) -> None:
-    """Use `language` from now on in this context (a CLI command's whole run)."""
-    _current.set(language_of(language) or DEFAULT)

@@ -4,7 +4,7 @@
     python -m socialcredit.i18n.maintain merge OTHER.po…   # take translations from other files
 
 `update` extracts every marked text (babel.cfg: templates and Python, with the keywords `_`,
-`gettext`, `ngettext`, `pgettext`, `N_` and `Message`) and brings each `.po` up to date: new
+`gettext`, `ngettext`, `N_` and `Message`) and brings each `.po` up to date: new
 texts arrive untranslated, texts that are gone are dropped (never kept as obsolete), and nothing
 is guessed (no fuzzy matching). The files are written sorted, without line numbers and without
 wrapping, so that two branches that add texts merge line by line. `merge` fills the empty

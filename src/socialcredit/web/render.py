@@ -97,7 +97,6 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     lambda message: i18n.gettext(message),
     lambda singular, plural, n: translations(i18n.current()).ngettext(singular, plural, n),
     newstyle=True,
-    pgettext=lambda context, message: i18n.pgettext(context, message),
 )
 templates.env.filters.update(
     instant=_instant,
