@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 BENCH  := $(VENV)/.installed-bench
 
-.PHONY: demo test lint typecheck pytest bench bench-gate lock clean messages catalogs
+.PHONY: demo test lint typecheck pytest bench bench-gate lock clean messages
 
 # pip and the build backend first (build.txt), then the dependencies, then the project itself
 # with neither its dependencies (they are all in the lock) nor an isolated build (which would
@@ -29,21 +29,12 @@ $(DEV): $(STAMP) $(LOCK)/dev.txt
 	$(PIP) install --require-hashes -r $(LOCK)/dev.txt
 	touch $@
 
-# The catalogs: the build compiles each .po to its .mo (hatch_build.py); this recompiles one
-# whose .po changed since (a translator's edit), before the demo and the tests.
-PO := $(wildcard src/socialcredit/i18n/locales/*/LC_MESSAGES/*.po)
-MO := $(PO:.po=.mo)
-%.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile --statistics -i $< -o $@
-
-catalogs: $(MO)
-
 # Extracts every text a person reads (babel.cfg) and brings each catalog up to date; new texts
 # arrive untranslated, and tests/i18n/test_catalogs.py fails until each has its translation.
 messages: $(STAMP)
 	$(BIN)/python -m socialcredit.i18n.maintain update
 
-demo: $(STAMP) $(MO)
+demo: $(STAMP)
 	$(BIN)/scs demo $(DEMO_ARGS)
 
 lint: $(DEV)
@@ -56,7 +47,7 @@ typecheck: $(DEV)
 # On both cores (pytest-xdist): the browser, stream and service tests wait on I/O as much as
 # they compute. PYTEST_ARGS="-n 0" runs them in one process.
 PYTEST_ARGS ?= -n 2
-pytest: $(DEV) $(MO)
+pytest: $(DEV)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -1,6 +1,7 @@
 """The gettext catalogs: `locales/<locale>/LC_MESSAGES/messages.po`, compiled to `.mo` by the
-build (hatch_build.py, `make`). A `.po` newer than its `.mo` (a translator's edit in a source
-checkout) is compiled in memory instead, so that what is served is always what the `.po` says.
+build (hatch_build.py; a wheel carries the `.mo` only). In a source checkout, a `.po` newer than
+its `.mo` (a translator's edit since the install) is compiled in memory instead, so that what is
+served is always what the `.po` says.
 """
 
 from __future__ import annotations
