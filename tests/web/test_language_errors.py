@@ -41,3 +41,10 @@ def test_an_internal_error_is_told_in_the_reader_s_language(site: Site) -> None:
     assert answer.status_code == 500
     assert answer.headers["Content-Language"] == "zh-CN"
     assert answer.json()["error"]["message"] == "内部错误，已记录"
+
+
+def test_static_files_do_not_vary_by_language(site: Site) -> None:
+    answer = site.client().get("/static/site.css", headers=CHINESE)
+    assert answer.status_code == 200
+    assert "Content-Language" not in answer.headers
+    assert "Accept-Language" not in answer.headers.get("Vary", "")

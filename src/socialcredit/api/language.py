@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from socialcredit.i18n.languages import COOKIE, language_of, negotiate, use
 
 YEAR = 365 * 24 * 3600
+# The same bytes in every language (scripts, styles, the favicon): no Vary, so caches keep one.
+UNVARYING = ("/static/",)
 
 
 def _cookie(header: str) -> str | None:
@@ -29,7 +31,7 @@ class LanguageMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(UNVARYING):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
