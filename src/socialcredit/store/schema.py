@@ -134,7 +134,29 @@ evaluations = sa.Table(
     sa.Column("counts", JSONDoc, nullable=False),
     sa.Column("timings", JSONDoc, nullable=False),
     sa.Column("distribution", JSONDoc, nullable=False),  # [[score, count], ...]
+    # Where in the log the outcome stands (`store.positions.LogPosition`: the newest id of each
+    # log table it reflects). A current evaluation's rows are refreshed in place as the log
+    # grows (`outcomes.refresh`, docs/realtime.md); NULL for evaluations stored before 0010.
+    sa.Column("position", JSONDoc, nullable=True),
+    sa.Column("refreshed_at", UTCTimestamp, nullable=True),  # the last refresh's instant
     sa.Index(None, "policy_name"),
+)
+
+refreshes = sa.Table(
+    "refreshes",
+    metadata,
+    # One refresh of one current evaluation: the subjects a stretch of the log touched,
+    # re-evaluated at `at` and written into the evaluation's rows (docs/realtime.md).
+    sa.Column("id", Key, primary_key=True, autoincrement=True),
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), nullable=False),
+    sa.Column("at", UTCTimestamp, nullable=False),  # as_of and known_at of the refreshed rows
+    sa.Column("records", sa.Integer, nullable=False),  # new records the stretch held
+    sa.Column("subjects", sa.Integer, nullable=False),  # subjects whose rows were rewritten
+    sa.Column("changes", sa.Integer, nullable=False),  # decisions applied or lifted
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("position", JSONDoc, nullable=False),  # the log position after it
+    sa.Index(None, "evaluation_id"),
+    sa.Index(None, "at"),
 )
 
 outcome_scores = sa.Table(
