@@ -99,6 +99,14 @@ def run(
     wait: Annotated[
         float, typer.Option(help="Seconds a fetch waits for the first record.", min=0.01)
     ] = 1.0,
+    linger: Annotated[
+        float,
+        typer.Option(
+            help="After the first record, seconds to wait for more (fewer, larger batches "
+            "when busy, at that much latency).",
+            min=0,
+        ),
+    ] = 0.0,
     idle_exit: Annotated[
         float | None,
         typer.Option(help="Stop after this many seconds with nothing to do (default: never)."),
@@ -110,7 +118,10 @@ def run(
     engine = s.engine()
     say = None if quiet else (lambda line: err.print(line))
     totals = run_worker(
-        engine, s.settings, WorkerOptions(batch=batch, wait=wait, idle_exit=idle_exit), say
+        engine,
+        s.settings,
+        WorkerOptions(batch=batch, wait=wait, linger=linger, idle_exit=idle_exit),
+        say,
     )
     out.print(f"stopped after {totals.summary()} in {totals.seconds:.1f} s")
 

@@ -22,6 +22,7 @@ import nats
 import sqlalchemy as sa
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from socialcredit.errors import BrokerUnavailable
@@ -86,6 +87,7 @@ class Totals:
 class WorkerOptions:
     batch: int = 1000  # at most this many messages a micro-batch
     wait: float = 1.0  # seconds a fetch waits for the first message
+    linger: float = 0.0  # after the first message, seconds to wait for more (up to `batch`)
     idle_exit: float | None = None  # stop after this many seconds with nothing to do
     limit: int | None = None  # stop after this many messages (tests, benchmarks)
 
@@ -141,6 +143,7 @@ async def work(
                 continue
             if not messages:
                 continue
+            messages += await _more(sub, options, len(messages))
             applied = await _handle(engine, settings, js, client, messages, ack_wait)
             totals.add(applied)
             idle_since = time.monotonic()
@@ -153,6 +156,24 @@ async def work(
         await client.close()
     totals.seconds = time.monotonic() - started
     return totals
+
+
+async def _more(
+    sub: JetStreamContext.PullSubscription, options: WorkerOptions, have: int
+) -> list[Msg]:
+    """With `linger`, fill the batch for up to that long: fewer, larger batches when the
+    stream is busy (each batch pays for one refresh), at the cost of that much latency."""
+    more: list[Msg] = []
+    deadline = time.monotonic() + options.linger
+    while have + len(more) < options.batch:
+        left = deadline - time.monotonic()
+        if left <= 0.001:
+            break
+        try:
+            more += await sub.fetch(options.batch - have - len(more), timeout=left)
+        except (TimeoutError, nats.errors.TimeoutError):
+            break
+    return more
 
 
 async def _handle(
