@@ -37,7 +37,12 @@ class StreamNumbers:
             ("server", f"NATS {self.server}"),
             ("fsync", self.durability.note),
             (f"{STREAM} messages", self.messages),
-            (f"{STREAM} sequence", f"{self.first_seq}..{self.last_seq}"),
+            (
+                f"{STREAM} sequence",
+                f"{self.first_seq}..{self.last_seq}"
+                if self.messages
+                else f"empty; {self.last_seq} published in all",
+            ),
             (f"{CONSUMER} pending", self.pending),
             (f"{CONSUMER} ack pending", self.ack_pending),
             (f"{CONSUMER} redelivered", self.redelivered),
