@@ -10,8 +10,9 @@ free loopback port), a store (SQLite in the same folder unless --database-url), 
 population with one policy in force, and `scs stream run` as a subprocess. The publisher (in
 this process) publishes every record and retries each one until the server acknowledges it.
 Meanwhile the worker is killed with SIGKILL `--kills` times (each time after it has stored
-something since it last started) and started again, and after the first kill the NATS server is
-killed with SIGKILL and started again on the same folder. When the stream is drained the worker
+something since it last started) and started again, and after the first kill, once the new
+worker has stored something, the NATS server is killed with SIGKILL and started again on the
+same folder and port, under the running worker and publisher. When the stream is drained the worker
 is stopped with SIGTERM (it must exit 0) and the script prints, as JSON:
 
 - acknowledged: records the server acknowledged to the publisher;
@@ -321,11 +322,16 @@ def run_faults(
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             result.kills += 1
-            if number == 1:
-                broker.restart(kill=True)  # SIGKILL the server, start it on the same folder
-                result.server_restarts += 1
             worker = start_worker(settings, folder, batch, linger)
             mark(f"kill {number}")
+            if number == 1:
+                # With the new worker busy and the publisher publishing: SIGKILL the server and
+                # start it again on the same folder and port. Both must ride it out.
+                if not wait_for_progress(engine, count_stored(engine), timeout=120):
+                    result.notes.append("server restart: no progress in 120 s")
+                broker.restart(kill=True)
+                result.server_restarts += 1
+                mark("server restart")
         thread.join(timeout=timeout)
         mark("published")
         outcome = published.get("result")
