@@ -89,7 +89,6 @@ class WorkerOptions:
     wait: float = 1.0  # seconds a fetch waits for the first message
     linger: float = 0.0  # after the first message, seconds to wait for more (up to `batch`)
     idle_exit: float | None = None  # stop after this many seconds with nothing to do
-    limit: int | None = None  # stop after this many messages (tests, benchmarks)
 
 
 async def _keep_in_progress(messages: list[Msg], every: float) -> None:
@@ -108,7 +107,7 @@ async def work(
     stop: asyncio.Event,
     say: Say | None = None,
 ) -> Totals:
-    """Fetch, apply, refresh, reject, ack, until `stop` is set (or idle/limit say so)."""
+    """Fetch, apply, refresh, reject, ack, until `stop` is set (or `idle_exit` passes idle)."""
     tell = say or (lambda _: None)
     totals = Totals()
     started = time.monotonic()
@@ -126,8 +125,6 @@ async def work(
         sub = await js.pull_subscribe_bind(durable=CONSUMER, stream=STREAM)
         idle_since = time.monotonic()
         while not stop.is_set():
-            if options.limit is not None and totals.messages >= options.limit:
-                break
             try:
                 messages = await sub.fetch(options.batch, timeout=options.wait)
             except (TimeoutError, nats.errors.TimeoutError):
