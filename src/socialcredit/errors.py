@@ -7,6 +7,7 @@
     ├── NotFound (LookupError)        a subject, source, policy or evaluation does not exist
     ├── Conflict                      the input contradicts what is already stored
     ├── StoreNotReady                 the store is missing or its schema is not at head
+    ├── BrokerUnavailable             the NATS server is unreachable, or lacks the stream
     ├── TooLarge                      an upload is over its size limit (names the limit)
     ├── Unauthenticated               no credentials, or a key that is unknown or revoked
     └── Forbidden                     the caller's role or grants do not allow the action
@@ -68,6 +69,10 @@ class Conflict(SocialCreditError):
 
 class StoreNotReady(SocialCreditError):
     code = "store_not_ready"
+
+
+class BrokerUnavailable(SocialCreditError):
+    code = "broker_unavailable"
 
 
 class TooLarge(SocialCreditError):

@@ -159,6 +159,32 @@ class Settings(BaseSettings):
         "delivery); 0 turns them off.",
     )
 
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="The NATS server whose JetStream carries records in real time "
+        "(`scs stream …`).",
+    )
+    nats_monitor_url: str | None = Field(
+        default=None,
+        description="The NATS server's monitoring endpoint (http://host:8222), where "
+        "`scs stream init` and `scs stream status` read the fsync policy it runs with.",
+    )
+
+    @field_validator("nats_url")
+    @classmethod
+    def _a_nats_url(cls, value: str) -> str:
+        schemes = ("nats://", "tls://", "ws://", "wss://")
+        if not all(u.strip().startswith(schemes) for u in value.split(",")):
+            raise ValueError(f"{value!r} is not a NATS URL (nats://host:4222)")
+        return value
+
+    @field_validator("nats_monitor_url")
+    @classmethod
+    def _a_monitor_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
     @field_validator("notice_webhook_url")
     @classmethod
     def _webhook_is_http(cls, value: str | None) -> str | None:

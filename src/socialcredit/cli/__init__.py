@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 some rows of a batch were rejected; 2 invalid input or usage;
 3 not found; 4 conflict with what is stored; 5 the store is missing or not migrated;
 6 the audit log does not verify; 7 unauthenticated or forbidden; 8 a run needed more memory
-or spill space than allowed; 9 an upload (objection evidence) is over its size limit.
+or spill space than allowed; 9 an upload (objection evidence) is over its size limit;
+10 the NATS server is unreachable or lacks the stream (`scs stream init`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from socialcredit.cli import (
     rights,
     scale,
     service,
+    stream,
 )
 from socialcredit.cli.common import State, err, out
 from socialcredit.cli.helptext import plain_metavar, plain_metavars
 from socialcredit.errors import (
+    BrokerUnavailable,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -50,6 +53,7 @@ EXIT_CODES: list[tuple[type[SocialCreditError], int]] = [
     (Forbidden, 7),
     (ResourceLimit, 8),
     (TooLarge, 9),
+    (BrokerUnavailable, 10),
 ]
 
 
@@ -128,6 +132,7 @@ service.register(app)
 objections.register(app)
 rights.register(app)
 cases.register(app)
+stream.register(app)
 
 
 def main() -> None:

@@ -147,38 +147,36 @@ def _csv(
 def _jsonl(path: Path, known: set[str]) -> Iterator[tuple[int, Row | BadLine]]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield number, BadLine(f"not UTF-8 text ({error.reason})")
-                continue
-            if not text.strip():
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                yield number, BadLine(f"not valid JSON ({error.msg} at column {error.colno})")
-                continue
-            except RecursionError:
-                yield number, BadLine("JSON nested too deeply")
-                continue
-            except ValueError as error:  # an integer past Python's digit limit (4,300)
-                yield number, BadLine(f"not valid JSON ({_reason(error)})")
-                continue
-            if not isinstance(value, dict):
-                yield number, BadLine("each line must be a JSON object")
-                continue
-            unknown = sorted(k for k in value if k not in known)
-            if unknown:
-                yield (
-                    number,
-                    BadLine(
-                        f"unknown field(s) {', '.join(unknown)}; the fields are "
-                        f"{', '.join(sorted(known))}"
-                    ),
-                )
-                continue
-            yield number, value
+            row = json_row(raw, known)
+            if row is not None:
+                yield number, row
+
+
+def json_row(raw: bytes, known: set[str]) -> Row | BadLine | None:
+    """One JSON Lines line (or one stream message) as a row, a BadLine with the reason, or None
+    for a blank line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return BadLine(f"not UTF-8 text ({error.reason})")
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return BadLine(f"not valid JSON ({error.msg} at column {error.colno})")
+    except RecursionError:
+        return BadLine("JSON nested too deeply")
+    except ValueError as error:  # an integer past Python's digit limit (4,300)
+        return BadLine(f"not valid JSON ({_reason(error)})")
+    if not isinstance(value, dict):
+        return BadLine("each line must be a JSON object")
+    unknown = sorted(k for k in value if k not in known)
+    if unknown:
+        return BadLine(
+            f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(sorted(known))}"
+        )
+    return value
 
 
 def _reason(error: ValueError) -> str:
