@@ -159,6 +159,12 @@ class Settings(BaseSettings):
         "delivery); 0 turns them off.",
     )
 
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="The NATS JetStream server that carries records in real time (`scs stream`); "
+        "empty: no broker.",
+    )
+
     @field_validator("notice_webhook_url")
     @classmethod
     def _webhook_is_http(cls, value: str | None) -> str | None:

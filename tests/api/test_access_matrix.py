@@ -417,6 +417,7 @@ OPS: dict[tuple[str, str], Op] = {
     ("POST", "/v1/me/objections"): Op(frozenset({"subject"}), _file_my_objection),
     ("GET", "/v1/me/notices"): Op(frozenset({"subject"}), _fixed("/v1/me/notices")),
     ("GET", "/v1/notices"): Op(frozenset(STAFF), _notices, True),
+    ("GET", "/v1/live"): Op(frozenset(STAFF | {"auditor"}), _fixed("/v1/live")),
     ("GET", "/v1/audit"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit?limit=5")),
     ("GET", "/v1/audit/verify"): Op(frozenset({"admin", "auditor"}), _fixed("/v1/audit/verify")),
     ("GET", "/v1/audit/checkpoint"): Op(frozenset(EVERYONE), _fixed("/v1/audit/checkpoint")),

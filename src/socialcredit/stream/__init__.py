@@ -1,0 +1,1 @@
+"""Records in real time over NATS JetStream (docs/realtime.md)."""
