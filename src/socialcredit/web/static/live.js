@@ -58,10 +58,9 @@
       section.setAttribute("data-live-state", "off");
     });
     source.onerror = function () {
-      if (source.readyState === EventSource.CLOSED) {
-        say("data-live-off");
-        section.setAttribute("data-live-state", "off");
-      }
+      // Reconnecting (the browser retries by itself) or refused: not live until the next event.
+      say("data-live-off");
+      section.setAttribute("data-live-state", "off");
     };
     window.addEventListener("pagehide", function () {
       source.close();
