@@ -162,7 +162,7 @@ class Settings(BaseSettings):
     nats_url: str = Field(
         default="nats://127.0.0.1:4222",
         description="The NATS server whose JetStream carries records in real time "
-        "(`scs stream …`).",
+        "(`scs stream …`); empty: no broker (the dashboard shows no stream).",
     )
     nats_monitor_url: str | None = Field(
         default=None,
@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     @classmethod
     def _a_nats_url(cls, value: str) -> str:
         schemes = ("nats://", "tls://", "ws://", "wss://")
-        if not all(u.strip().startswith(schemes) for u in value.split(",")):
+        if value and not all(u.strip().startswith(schemes) for u in value.split(",")):
             raise ValueError(f"{value!r} is not a NATS URL (nats://host:4222)")
         return value
 

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from socialcredit.api import create_app
 from socialcredit.api.app import Api
+from socialcredit.api.bounds import bounded_protocol
 from socialcredit.settings import Settings
 from socialcredit.sharing import sessions
 from socialcredit.sharing.keys import principal_of
@@ -178,9 +179,16 @@ def serving(app: Api) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    running = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    # The protocol `scs serve` runs (a bounded head; it tells event streams of a shutdown).
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        http=bounded_protocol(app.svc.settings.max_head_bytes),
     )
+    running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     while not running.started:

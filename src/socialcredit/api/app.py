@@ -28,6 +28,7 @@ from socialcredit.api.routers import (
     ingest,
     jobs,
     lists,
+    live,
     me,
     measures,
     notices,
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         notices,
         objections,
         audit,
+        live,
     )
     for module in modules:
         api.include_router(module.router)

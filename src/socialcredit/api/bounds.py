@@ -34,6 +34,13 @@ def bounded_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:
     return Bounded
 
 
+# An ASGI extension of this protocol: `scope["extensions"][SHUTDOWN]["event"]`, an asyncio.Event
+# set when the server begins to shut down (Ctrl-C, SIGTERM). uvicorn waits for every response in
+# progress to finish before it stops, and tells the application nothing; a response that never
+# ends by itself (the dashboard's event stream) watches this and ends, so that the server stops.
+SHUTDOWN = "socialcredit.shutdown"
+
+
 class BoundedHttpTools(HttpToolsProtocol):
     """Counts the bytes of each request's head, and answers 431 and closes the connection once
     they pass `limit`. Two counts, since a head may arrive in one piece or in many:
@@ -49,7 +56,12 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._reset_head()
+        self._stopping = asyncio.Event()
         super().connection_made(transport)
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
 
     def _reset_head(self) -> None:
         self._head_open = True
@@ -68,6 +80,9 @@ class BoundedHttpTools(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self._reset_head()
         super().on_message_begin()
+        extensions = dict(self.scope.get("extensions") or {})
+        extensions[SHUTDOWN] = {"event": self._stopping}
+        self.scope["extensions"] = extensions
 
     def on_url(self, url: bytes) -> None:
         self._head_parsed += len(url)

@@ -3,7 +3,7 @@ the audit writer, the job runner."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from starlette.requests import HTTPConnection
@@ -19,6 +19,7 @@ from socialcredit.settings import Settings
 from socialcredit.sharing.keys import KeyCache, Principal
 from socialcredit.sharing.sessions import SessionRules
 from socialcredit.store.registry import Subject
+from socialcredit.stream.status import StatusCache
 
 
 @dataclass
@@ -32,6 +33,10 @@ class Service:
     tally: RefusalTally
     sessions: SessionRules
     jobs: JobRunner
+    stream: StatusCache = field(init=False)  # the record stream's status, for the live view
+
+    def __post_init__(self) -> None:
+        self.stream = StatusCache(self.settings)
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine) -> Service:

@@ -318,3 +318,68 @@ class AnswerIn(Closed):
         default=None, description="With `corrected`: SOURCE/RECORD_ID of the superseding record."
     )
     note: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class StreamOut(BaseModel):
+    """The record stream's worker (NATS JetStream consumer `scs-worker`)."""
+
+    messages: int = Field(description="Records the stream SCS_RECORDS holds.")
+    pending: int = Field(description="Records not yet delivered to the worker.")
+    ack_pending: int = Field(description="Delivered, not yet acknowledged.")
+    redelivered: int = Field(description="Delivered more than once, not yet acknowledged.")
+    lag: int = Field(description="pending + ack_pending: records the worker has not finished.")
+    rejects: int = Field(description="Records in the dead-letter stream SCS_REJECTS.")
+    last_delivered: str | None = Field(description="When the worker last fetched a record.")
+    worker: bool = Field(description="The worker's durable consumer exists.")
+
+
+class RefreshOut(BaseModel):
+    id: int
+    evaluation: int
+    at: str
+    records: int
+    subjects: int
+    changes: int
+    seconds: float
+
+
+class PolicyFreshnessOut(BaseModel):
+    policy: str
+    evaluation: int
+    scored: int
+    refreshes: int = Field(description="Refreshes since the full run that stored the evaluation.")
+    records: int = Field(description="New records those refreshes brought in.")
+    subjects: int = Field(description="Rows they rewrote, summed (a subject may count twice).")
+    percentile_lag: float | None = Field(
+        description="At most this much (0 to 1) may an untouched subject's percentile differ "
+        "from a full run's now; null for a policy without scores."
+    )
+
+
+class DecisionChangeOut(BaseModel):
+    notice: int
+    change: str = Field(description="applied or lifted.")
+    measure: str
+    label: str = Field(description="The measure in words, in the negotiated language.")
+    measure_kind: str
+    policy: str
+    subject: str
+    name: str
+    collateral: bool
+    at: str
+
+
+class LiveOut(BaseModel):
+    at: str
+    stream: StreamOut | None = Field(
+        description="null: no stream to show (no broker configured or reachable, or the "
+        "stream not set up); records then arrive through POST /v1/records."
+    )
+    window: int = Field(description="Seconds over which records_per_second is counted.")
+    records_per_second: float
+    latest_refresh: RefreshOut | None
+    policies: list[PolicyFreshnessOut]
+    decisions: list[DecisionChangeOut] | None = Field(
+        description="The latest measures applied or lifted, newest first; null unless the "
+        "caller is staff (personal data)."
+    )

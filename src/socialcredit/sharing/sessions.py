@@ -105,8 +105,10 @@ def start(conn: sa.Connection, rules: SessionRules, who: Principal) -> str:
     return rules.sign(token)
 
 
-def resolve(engine: sa.Engine, rules: SessionRules, cookie: str) -> Principal:
+def resolve(engine: sa.Engine, rules: SessionRules, cookie: str, touch: bool = True) -> Principal:
     """The principal of a live session; Unauthenticated, saying why, for any other cookie.
+    `touch=False` checks without counting as a use (a page's event stream asks again and again,
+    and must not keep an unattended session from idling out).
 
     It reads, then (at most once a minute) writes the last use in a transaction of its own
     that starts with the write: on SQLite a read transaction that turns into a write fails
@@ -144,7 +146,7 @@ def resolve(engine: sa.Engine, rules: SessionRules, cookie: str) -> Principal:
                 Message("the key {prefix} of this session was revoked", prefix=row.prefix)
             )
         principal = principal_of(conn, row)
-    if moment - row.seen_at >= TOUCH_EVERY:
+    if touch and moment - row.seen_at >= TOUCH_EVERY:
         with engine.begin() as conn:
             conn.execute(
                 sa.update(web_sessions)

@@ -23,6 +23,8 @@ async def connect(settings: Settings, *, persistent: bool = False) -> Client:
     """A connection to `SCS_NATS_URL`. `persistent`: reconnect without limit (worker,
     publisher); otherwise give up after a few seconds with BrokerUnavailable."""
     servers = [u.strip() for u in settings.nats_url.split(",") if u.strip()]
+    if not servers:
+        raise BrokerUnavailable("no NATS server is set: give its address in SCS_NATS_URL")
     options: dict[str, Any] = {
         "servers": servers,
         "connect_timeout": 2,

@@ -16,6 +16,7 @@ from socialcredit.web import assets
 from socialcredit.web.pages import (
     cases,
     dashboard,
+    live,
     me,
     objections,
     public,
@@ -31,7 +32,18 @@ API_PATHS = ("/v1", "/docs", "/openapi.json", "/healthz")
 
 def mount(api: FastAPI) -> None:
     assets.mount(api)
-    for module in (public, session, dashboard, subjects, me, objections, queue, cases, review):
+    for module in (
+        public,
+        session,
+        dashboard,
+        live,
+        subjects,
+        me,
+        objections,
+        queue,
+        cases,
+        review,
+    ):
         api.include_router(module.router)
     _html_not_found(api)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -76,6 +76,11 @@ def _instant(value: datetime | str | None, with_time: bool = False) -> str:
     return formats.format_datetime(value) if with_time else formats.format_date(value)
 
 
+def _clock(value: datetime | None) -> str:
+    """A time of day in UTC to the second, saying so: `14:05:33 UTC` (the live view)."""
+    return value.astimezone(UTC).strftime("%H:%M:%S UTC") if value else ""
+
+
 def _words(value: str) -> str:
     """`dishonest_judgment_debtors` → `Dishonest judgment debtors` (a last resort for a machine
     name that has no text of its own; policy texts use `text`, fixed words the catalog)."""
@@ -100,6 +105,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 templates.env.filters.update(
     instant=_instant,
+    clock=_clock,
     number=formats.format_number,
     signed=formats.format_signed,
     percent=formats.format_percent,

@@ -23,6 +23,7 @@ from socialcredit.outcomes.dashboard import (
 from socialcredit.sharing.access import OVERSIGHT, STAFF, require_role
 from socialcredit.store.policies import get_policy
 from socialcredit.web import charts
+from socialcredit.web.pages.live import live_context
 from socialcredit.web.render import PURPOSE, PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -36,6 +37,7 @@ def dashboard(
     policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Response:
     require_role(who, OVERSIGHT, Message("the dashboard"))
+    live = live_context(svc, who)
     with svc.engine.connect() as conn:
         overview = summaries(conn)
         evaluated = [s for s in overview if s.evaluation is not None]
@@ -49,6 +51,7 @@ def dashboard(
                     nav="dashboard",
                     overview=overview,
                     board=None,
+                    **live,
                 )
             policy = evaluated[0].name
         stored = get_policy(conn, policy)
@@ -89,4 +92,5 @@ def dashboard(
         figures=figures,
         shortlist=shortlist,
         tier_labels=tier_labels,
+        **live,
     )
