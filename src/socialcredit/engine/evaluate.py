@@ -297,6 +297,44 @@ def dependencies(
     return plan.graph.ball(causes, plan.network.hops)
 
 
+def dependents(
+    data: PlanData,
+    policy: Policy,
+    changed: Sequence[int],
+    as_of: datetime,
+    known_at: datetime | None = None,
+) -> np.ndarray:
+    """The subjects whose rows can change when the inputs of `changed` change (sorted ids):
+    the reverse of `dependencies`, the dependency rule of real-time refreshes.
+
+    A subject's rows read (a) its own records, registry row and overrides; (b) with a network
+    category of `hops` h, the base values and edges of its h-hop ball (the network is
+    undirected, so "who reads x" is x's own h-ball); (c) through collateral measures, the
+    conditions of its guardians (`dependents` targets) and of the organizations it legally
+    represents (`legal_representatives`). So the rows that can change are: the h-ball of
+    `changed` (or `changed` alone without a network), then every dependent of a guardian and
+    every legal representative of an organization in that set.
+
+    Edges that `changed` lost are no longer in the graph, but the ball is still enough when
+    `changed` holds both ends of every changed edge: a subject that read a changed edge or
+    value reached the nearest changed subject over unchanged edges only (a changed edge on
+    that path would end nearer), and those edges are in the graph now too.
+    """
+    at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
+    plan = _Plan(
+        data,
+        policy,
+        at,
+        build_typemap(policy, []),
+        scope(data, policy, at),
+        live_records(data, at, policy),
+        _Clock(),
+    )
+    seeds = np.unique(np.asarray(changed, dtype=np.int64))
+    scored = seeds if plan.network is None else plan.graph.ball(seeds, plan.network.hops)
+    return plan.reached_from(scored)
+
+
 class _Plan:
     """The stages of one evaluation, sharing the views built for it."""
 
@@ -355,6 +393,23 @@ class _Plan:
             relation = "guardian" if kind == "dependents" else "legal_representative"
             edges = live_edges(self.data, self.at, [relation])
             hit = edges.filter(edges[column].isin(_ids(wanted).sid)).select(sid=edges[other])
+            found.append(hit.to_pyarrow()["sid"].to_numpy())
+        return np.unique(np.concatenate(found).astype(np.int64))
+
+    def reached_from(self, causes: np.ndarray) -> np.ndarray:
+        """`causes` and the subjects a collateral measure reaches from them: their dependents
+        (guardian edges) and their legal representatives; the reverse of `causes_of`."""
+        targets = {t for m in self.policy.measures for t in m.targets}
+        found = [causes]
+        for kind, column, other in (
+            ("dependents", "src", "dst"),
+            ("legal_representatives", "dst", "src"),
+        ):
+            if kind not in targets:
+                continue
+            relation = "guardian" if kind == "dependents" else "legal_representative"
+            edges = live_edges(self.data, self.at, [relation])
+            hit = edges.filter(edges[column].isin(_ids(causes).sid)).select(sid=edges[other])
             found.append(hit.to_pyarrow()["sid"].to_numpy())
         return np.unique(np.concatenate(found).astype(np.int64))
 
