@@ -181,11 +181,11 @@ def _same_version(stored: StoredPolicy, evaluation: Evaluation) -> bool:
 
 def changed_subjects(
     conn: sa.Connection, after: LogPosition, upto: LogPosition
-) -> tuple[np.ndarray, int]:
-    """The subjects whose inputs the log changed past `after` up to `upto` (sorted ids), and
-    the number of new records: the new records' subjects, the subjects of records whose status
-    changed (retractions, objections, supersessions), the subjects and cause subjects of new
-    overrides, both ends of new relationship versions, new subjects."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """What the log changed past `after` up to `upto`: the subjects whose inputs changed
+    (sorted ids: the new records' subjects, the subjects of records whose status changed
+    (retractions, objections, supersessions), both ends of new relationship versions, new
+    subjects), the subjects of new overrides, and the number of new records."""
 
     def span(column: sa.ColumnElement[int], name: str) -> sa.ColumnElement[bool]:
         return sa.and_(column > getattr(after, name), column <= getattr(upto, name))
@@ -201,12 +201,10 @@ def changed_subjects(
         .join(record_status, record_status.c.record_pk == records.c.id)
         .where(span(record_status.c.id, "status"))
     ).scalars()
-    for row in conn.execute(
-        sa.select(overrides.c.subject_id, overrides.c.cause_subject_id).where(
-            span(overrides.c.id, "overrides")
-        )
-    ):
-        found += [row.subject_id, row.cause_subject_id]
+    overridden = conn.execute(
+        sa.select(overrides.c.subject_id).where(span(overrides.c.id, "overrides"))
+    ).scalars()
+    lifted = np.unique(np.asarray(list(overridden), dtype=np.int64))
     for row in conn.execute(
         sa.select(relationships.c.from_id, relationships.c.to_id).where(
             span(relationships.c.id, "relationships")
@@ -215,7 +213,7 @@ def changed_subjects(
         found += [row.from_id, row.to_id]
     found += conn.execute(sa.select(subjects.c.id).where(span(subjects.c.id, "subjects"))).scalars()
     ids = np.unique(np.asarray([i for i in found if i is not None], dtype=np.int64))
-    return ids, len(record_subjects)
+    return ids, lifted, len(record_subjects)
 
 
 def _refresh(
@@ -233,10 +231,18 @@ def _refresh(
     started = time.perf_counter()
     policy = stored.policy
     with clock.stage("changes"), engine.connect() as conn:
-        changed, new_records = changed_subjects(conn, evaluation.position, position)
+        changed, overridden, new_records = changed_subjects(conn, evaluation.position, position)
     with clock.stage("affected"):
-        affected = dependents(cache.data, policy, changed.tolist(), instant, instant)
-        needed = dependencies(cache.data, policy, affected.tolist(), instant, instant)
+        affected, needed = dependents(cache.data, policy, changed.tolist(), instant, instant)
+        if overridden.size:  # an override lifts its own subject's decision rows only
+            affected = np.union1d(affected, overridden)
+            needed = np.union1d(
+                needed, dependencies(cache.data, policy, overridden.tolist(), instant, instant)
+            )
+    if not affected.size:  # nothing this policy reads changed: only the position moves
+        return _moved(
+            engine, stored, evaluation, position, instant, new_records, len(changed), started
+        )
     with clock.stage("records"), engine.connect() as conn:
         data = cache.with_records(conn, needed.tolist(), position.records)
     with clock.stage("evaluate"):
@@ -258,13 +264,7 @@ def _refresh(
     decided = old.decided(outcome)
     changes = sum(1 for r in pending.rows if r.kind.startswith("measure_")) if pending else 0
     with clock.stage("write"), writing(engine, STORE_LOCK) as conn:
-        stands = conn.execute(
-            sa.select(evaluations.c.position).where(evaluations.c.id == evaluation.id)
-        ).scalar()
-        serving = latest_evaluation(conn, stored.name).id
-        if serving != evaluation.id or stands is None:
-            return None
-        if LogPosition.from_json(dict(stands)) != evaluation.position:
+        if not _standing(conn, stored, evaluation):
             return None
         _delete_rows(conn, evaluation.id, affected)
         insert_outcome_rows(conn, evaluation.id, outcome)
@@ -305,6 +305,40 @@ def _refresh(
         time.perf_counter() - started,
         clock.timings,
     )
+
+
+def _standing(conn: sa.Connection, stored: StoredPolicy, evaluation: Evaluation) -> bool:
+    """Whether `evaluation` still serves and stands where the refresh read it (under the store
+    lock: else another process refreshed it meanwhile)."""
+    stands = conn.execute(
+        sa.select(evaluations.c.position).where(evaluations.c.id == evaluation.id)
+    ).scalar()
+    if stands is None or latest_evaluation(conn, stored.name).id != evaluation.id:
+        return False
+    return LogPosition.from_json(dict(stands)) == evaluation.position
+
+
+def _moved(
+    engine: sa.Engine,
+    stored: StoredPolicy,
+    evaluation: Evaluation,
+    position: LogPosition,
+    instant: datetime,
+    new_records: int,
+    changed: int,
+    started: float,
+) -> Refreshed | None:
+    """Move the position of an evaluation that nothing in the stretch can change."""
+    with writing(engine, STORE_LOCK) as conn:
+        if not _standing(conn, stored, evaluation):
+            return None
+        conn.execute(
+            evaluations.update()
+            .where(evaluations.c.id == evaluation.id)
+            .values(position=position.as_json())
+        )
+    seconds = time.perf_counter() - started
+    return Refreshed(stored.name, evaluation.id, new_records, changed, 0, 0, 0, seconds)
 
 
 @dataclass
