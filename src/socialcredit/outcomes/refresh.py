@@ -73,6 +73,8 @@ class Refreshed:
     notices: int
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    affected: list[int] = field(default_factory=list)  # the subjects whose rows it rewrote
+    decided: list[int] = field(default_factory=list)  # those whose decisions changed
 
 
 @dataclass
@@ -304,6 +306,8 @@ def _refresh(
         len(made),
         time.perf_counter() - started,
         clock.timings,
+        affected.tolist(),
+        decided,
     )
 
 
