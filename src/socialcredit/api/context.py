@@ -3,6 +3,7 @@ the audit writer, the job runner."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,6 +33,9 @@ class Service:
     tally: RefusalTally
     sessions: SessionRules
     jobs: JobRunner
+    # Told after every request that may have written to the store (`scs serve` sets it to its
+    # refresher's nudge, outcomes.refresher); None: nothing is refreshed in the background.
+    after_write: Callable[[], None] | None = None
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine) -> Service:

@@ -21,6 +21,7 @@ from socialcredit.cli import (
     objections,
     outcomes,
     policies,
+    realtime,
     registry,
     rights,
     scale,
@@ -122,6 +123,7 @@ def _root(
 registry.register(app)
 policies.register(app)
 outcomes.register(app)
+realtime.register(app)
 demo.register(app)
 scale.register(app)
 service.register(app)
