@@ -34,7 +34,7 @@ from tests.engine.test_properties import POINTS, WEIGHTED
 from tests.outcomes.compare import compare
 from tests.outcomes.store_world import NOW, TYPES, Op, StoreWorld, batches, day
 
-EXAMPLES = {"sqlite": 6, "postgresql": 2}
+EXAMPLES = {"sqlite": 5, "postgresql": 2}
 
 
 class Stores:
