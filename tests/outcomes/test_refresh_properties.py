@@ -12,12 +12,14 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +31,7 @@ from socialcredit.policy.load import load_policy
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine, init_store, writing
 from socialcredit.store.policies import add_policy
+from socialcredit.store.schema import decisions
 from tests.conftest import _fresh_postgres
 from tests.engine.test_properties import POINTS, WEIGHTED
 from tests.outcomes.compare import compare
@@ -80,14 +83,16 @@ def policy_text(which: str, hops: int) -> str:
 
 
 def populate(world: StoreWorld, draw: Any) -> None:
-    people = draw(st.integers(2, 7))
+    people = draw(st.integers(3, 7))
     orgs = draw(st.integers(0, 2))
-    for _ in range(people):
-        world.subject("person", draw(st.sampled_from([1950, 1990, 2015, None])))
+    for _ in range(people):  # mostly adults, whom the weighted policy scores and links
+        world.subject("person", draw(st.sampled_from([1950, 1990, 1990, 2015, None])))
     for _ in range(orgs):
         world.subject("organization", None)
     persons = world.subjects[:people]
-    for _ in range(draw(st.integers(0, 10))):
+    for a, b in itertools.pairwise(persons):  # a chain: every change reaches someone
+        world.edge(a, b, "contact")
+    for _ in range(draw(st.integers(0, 8))):
         a, b = draw(st.sampled_from(persons)), draw(st.sampled_from(persons))
         if a != b:
             kind = draw(st.sampled_from(["contact", "spouse", "household", "guardian"]))
@@ -194,5 +199,32 @@ def test_the_property_fails_without_the_hops_ball(
         assert done is not None
         problems = compare(engine, "pw", {s for r in done.refreshed for s in r.affected})
         assert any(f"subject {b}:" in p for p in problems), problems
+    finally:
+        engine.dispose()
+
+
+def test_an_ended_guardian_edge_lifts_the_collateral_measure_on_an_unscored_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child (under the policy's min_age) has no rows of its own but the guardian's ban;
+    once the edge ends, the graph no longer leads from the guardian to the child, so the rule
+    must take the edge's ends themselves."""
+    monkeypatch.setenv("SCS_NOW", NOW)
+    made = Stores("sqlite", tmp_path, None).fresh()
+    engine, world = start(made, policy_text("weighted", 1))
+    try:
+        parent, child = world.subject("person", 1980), world.subject("person", 2015)
+        world.edge(parent, child, "guardian")
+        world.record(parent, "court.dishonest.a", day(-5))
+        run_evaluations(engine, made)
+        with engine.connect() as conn:
+            banned = conn.execute(
+                sa.select(decisions.c.subject_id).where(decisions.c.measure == "ban")
+            ).scalars()
+            assert child in set(banned)
+        world.edge(parent, child, "guardian", 1.0, None, day(-1))  # the edge ends
+        done = catch_up(engine, made, data_cache=LiveData(made))
+        assert done is not None
+        assert compare(engine, "pw", {s for r in done.refreshed for s in r.affected}) == []
     finally:
         engine.dispose()

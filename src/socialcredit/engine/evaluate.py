@@ -317,8 +317,10 @@ def dependents(
     represents (`legal_representatives`). So the rows that can change are those of the scored
     subjects in the h-ball of the scored subjects of `changed` (without a network: those
     subjects alone), and of every dependent of a guardian and every legal representative of
-    an organization among them (scored or not). An override changes only its own subject's
-    decisions: the caller adds those subjects.
+    an organization among them (scored or not). The caller adds the subjects whose own rows
+    change whether scored or not: an override's subject (it lifts that subject's decisions
+    only) and both ends of a changed edge (an ended guardian edge no longer leads from the
+    cause to the unscored child whose collateral measure it carried).
 
     Edges that `changed` lost are no longer in the graph, but the ball is still enough when
     `changed` holds both ends of every changed edge: a subject that read a changed edge or

@@ -187,7 +187,10 @@ def changed_subjects(
     """What the log changed past `after` up to `upto`: the subjects whose inputs changed
     (sorted ids: the new records' subjects, the subjects of records whose status changed
     (retractions, objections, supersessions), both ends of new relationship versions, new
-    subjects), the subjects of new overrides, and the number of new records."""
+    subjects); the subjects whose own rows must be evaluated again whether the policy scores
+    them or not (sorted ids: the subjects of new overrides, which lift their own decision rows,
+    and both ends of new relationship versions, which may have ended a collateral measure on
+    an unscored dependent or representative); and the number of new records."""
 
     def span(column: sa.ColumnElement[int], name: str) -> sa.ColumnElement[bool]:
         return sa.and_(column > getattr(after, name), column <= getattr(upto, name))
@@ -203,19 +206,23 @@ def changed_subjects(
         .join(record_status, record_status.c.record_pk == records.c.id)
         .where(span(record_status.c.id, "status"))
     ).scalars()
-    overridden = conn.execute(
-        sa.select(overrides.c.subject_id).where(span(overrides.c.id, "overrides"))
-    ).scalars()
-    lifted = np.unique(np.asarray(list(overridden), dtype=np.int64))
+    overridden = list(
+        conn.execute(
+            sa.select(overrides.c.subject_id).where(span(overrides.c.id, "overrides"))
+        ).scalars()
+    )
+    ends: list[int] = []
     for row in conn.execute(
         sa.select(relationships.c.from_id, relationships.c.to_id).where(
             span(relationships.c.id, "relationships")
         )
     ):
-        found += [row.from_id, row.to_id]
+        ends += [row.from_id, row.to_id]
+    found += ends
+    own = np.unique(np.asarray(overridden + ends, dtype=np.int64))
     found += conn.execute(sa.select(subjects.c.id).where(span(subjects.c.id, "subjects"))).scalars()
     ids = np.unique(np.asarray([i for i in found if i is not None], dtype=np.int64))
-    return ids, lifted, len(record_subjects)
+    return ids, own, len(record_subjects)
 
 
 def _refresh(
@@ -233,13 +240,13 @@ def _refresh(
     started = time.perf_counter()
     policy = stored.policy
     with clock.stage("changes"), engine.connect() as conn:
-        changed, overridden, new_records = changed_subjects(conn, evaluation.position, position)
+        changed, own, new_records = changed_subjects(conn, evaluation.position, position)
     with clock.stage("affected"):
         affected, needed = dependents(cache.data, policy, changed.tolist(), instant, instant)
-        if overridden.size:  # an override lifts its own subject's decision rows only
-            affected = np.union1d(affected, overridden)
+        if own.size:  # see `changed_subjects`: their own rows, scored or not
+            affected = np.union1d(affected, own)
             needed = np.union1d(
-                needed, dependencies(cache.data, policy, overridden.tolist(), instant, instant)
+                needed, dependencies(cache.data, policy, own.tolist(), instant, instant)
             )
     if not affected.size:  # nothing this policy reads changed: only the position moves
         return _moved(
