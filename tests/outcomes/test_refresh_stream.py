@@ -24,7 +24,7 @@ from tests.outcomes.store_world import NOW, TYPES, Op, StoreWorld, day
 
 # Each catch-up costs about 1 to 2 s of evaluate on a shared 2-core machine: 300 batches of 300
 # people passed in 556 s, which the suite cannot afford on every run; 200 of 150 keep it several
-# hundred refreshes of evaluations in place, in about a third of the time.
+# hundred refreshes of evaluations in place (225 s on the same machine).
 PEOPLE = 150
 BATCHES = 200
 
