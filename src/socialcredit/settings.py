@@ -152,6 +152,15 @@ class Settings(BaseSettings):
         description="Where `scs rights sweep` POSTs each notice (JSON); unset: notices wait in "
         "the outbox.",
     )
+    rebase_interval: int = Field(
+        # A full run of the four packs on the demo city takes about 7 s: every 15 minutes that
+        # is under 1% of one core, and it bounds the percentile lag and the decay drift of the
+        # rows no refresh touched to a quarter of an hour (docs/realtime.md).
+        default=900,
+        ge=0,
+        description="Seconds between the full current evaluations (re-bases) that `scs serve` "
+        "runs beside its real-time refreshes; 0 turns them off.",
+    )
     sweep_interval: int = Field(
         default=300,
         ge=0,

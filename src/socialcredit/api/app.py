@@ -64,7 +64,7 @@ class Api(FastGate):
         # The gate check reads no body: only what passes it to FastAPI is bounded.
         # The language is chosen outside the limits and FastAPI's own error handling, so that a
         # 413, a 429 and a 500 speak it too; the gate's fast path stays outside (machine answers).
-        bounded = BodyLimit(api, svc.settings.max_body_bytes)
+        bounded = BodyLimit(AfterWrite(api, svc), svc.settings.max_body_bytes)
         super().__init__(LanguageMiddleware(Throttle(bounded, svc)), svc)
         self.api = api
         proxies = svc.settings.trusted_proxies
@@ -84,6 +84,49 @@ class Api(FastGate):
             await self._front(scope, receive, send)
         else:
             await FastGate.__call__(self, scope, receive, send)
+
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class AfterWrite:
+    """Tell `svc.after_write` once a request that may have written to the store has been
+    answered with success (records, objections, appeals, overrides, imports: the service's
+    log writes). Pure ASGI: reads pass through untouched."""
+
+    def __init__(self, app: ASGIApp, svc: Service) -> None:
+        self.app, self.svc = app, svc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITES:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        hook = self.svc.after_write
+        if hook is not None and status < 400:
+            hook()
+
+
+def start_refresher(app: Api) -> Any:
+    """Run real-time refreshes beside `app` (`outcomes.refresher`): after each write it
+    accepts, and the re-base on schedule; the gate index is poked after each. Returns the
+    started `Refresher` (stop it when the app stops)."""
+    from socialcredit.outcomes.refresher import Refresher
+
+    svc = app.svc
+    refresher = Refresher(svc.engine, svc.settings, on_change=svc.gate.poke)
+    svc.after_write = refresher.nudge
+    refresher.start()
+    refresher.nudge()  # catch up with what was written while no service ran
+    return refresher
 
 
 async def sign_checkpoints(svc: Service, every: float) -> None:

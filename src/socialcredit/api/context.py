@@ -3,6 +3,7 @@ the audit writer, the job runner."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -34,6 +35,9 @@ class Service:
     sessions: SessionRules
     jobs: JobRunner
     stream: StatusCache = field(init=False)  # the record stream's status, for the live view
+    # Told after every request that may have written to the store (`scs serve` sets it to its
+    # refresher's nudge, outcomes.refresher); None: nothing is refreshed in the background.
+    after_write: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.stream = StatusCache(self.settings)

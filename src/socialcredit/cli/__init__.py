@@ -22,6 +22,7 @@ from socialcredit.cli import (
     objections,
     outcomes,
     policies,
+    realtime,
     registry,
     rights,
     scale,
@@ -126,6 +127,7 @@ def _root(
 registry.register(app)
 policies.register(app)
 outcomes.register(app)
+realtime.register(app)
 demo.register(app)
 scale.register(app)
 service.register(app)

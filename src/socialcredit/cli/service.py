@@ -253,6 +253,7 @@ def run_server(s: State, host: str, port: int) -> None:
     import uvicorn
 
     from socialcredit.api import create_app
+    from socialcredit.api.app import start_refresher
     from socialcredit.api.bounds import bounded_protocol
     from socialcredit.rights.sweep import Sweeper
 
@@ -262,6 +263,8 @@ def run_server(s: State, host: str, port: int) -> None:
     if s.settings.sweep_interval > 0:  # deadlines, retention and notice delivery
         sweeper = Sweeper(s.engine(), s.settings, s.settings.sweep_interval)
         sweeper.start()
+    # Real time without a broker: refresh after each write, re-base on schedule.
+    refresher = start_refresher(app)
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
     try:
         uvicorn.run(
@@ -277,6 +280,7 @@ def run_server(s: State, host: str, port: int) -> None:
             proxy_headers=False,
         )
     finally:
+        refresher.stop()
         if sweeper is not None:
             sweeper.stop()
 

@@ -374,6 +374,20 @@ class EngineData(Registered):
         size)."""
         self.con.to_parquet(table, path, compression="zstd", row_group_size=ROW_GROUP)
 
+    def replace_inputs(self, inputs: Inputs) -> None:
+        """Swap in other inputs, re-registering only the tables that are other objects (a
+        registry kept current by appending: `outcomes.live_data`), and forgetting what was learnt
+        of the old ones."""
+        old, self.inputs = self.inputs, inputs
+        for name in SCHEMAS:
+            if getattr(inputs, name) is getattr(old, name):
+                continue
+            target = f"_{name}_inputs" if name in self.extra else name
+            self.con.create_table(target, obj=getattr(inputs, name), temp=True, overwrite=True)
+        self._types = None
+        self._supersessions = None
+        self._edge_versions = None
+
     def replace_records(self, records: pa.Table) -> None:
         """Swap in another record table (e.g. only the records a subset evaluation needs),
         keeping the registry already registered."""

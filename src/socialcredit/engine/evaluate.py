@@ -297,6 +297,63 @@ def dependencies(
     return plan.graph.ball(causes, plan.network.hops)
 
 
+def dependents(
+    data: PlanData,
+    policy: Policy,
+    changed: Sequence[int],
+    as_of: datetime,
+    known_at: datetime | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The subjects whose rows can change when the inputs of `changed` change, and the
+    subjects whose records evaluating those reads (`dependencies`), both sorted: the reverse
+    of `dependencies`, the dependency rule of real-time refreshes (`outcomes.refresh`).
+
+    Only subjects the policy scores (its scope) have rows of their own and pass anything on:
+    the network joins scored subjects only, and a collateral measure follows a scored cause.
+    A subject's rows read (a) its own records, registry row and overrides; (b) with a network
+    category of `hops` h, the base values and edges of its h-hop ball (the network is
+    undirected, so "who reads x" is x's own h-ball); (c) through collateral measures, the
+    conditions of its guardians (`dependents` targets) and of the organizations it legally
+    represents (`legal_representatives`). So the rows that can change are those of the scored
+    subjects in the h-ball of the scored subjects of `changed` (without a network: those
+    subjects alone), and of every dependent of a guardian and every legal representative of
+    an organization among them (scored or not). The caller adds the subjects whose own rows
+    change whether scored or not: an override's subject (it lifts that subject's decisions
+    only) and both ends of a changed edge (an ended guardian edge no longer leads from the
+    cause to the unscored child whose collateral measure it carried).
+
+    Edges that `changed` lost are no longer in the graph, but the ball is still enough when
+    `changed` holds both ends of every changed edge: a subject that read a changed edge or
+    value reached the nearest changed subject over unchanged edges only (a changed edge on
+    that path would end nearer), and those edges are in the graph now too.
+    """
+    at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
+    inscope = scope(data, policy, at)
+    plan = _Plan(
+        data,
+        policy,
+        at,
+        build_typemap(policy, []),
+        inscope,
+        live_records(data, at, policy),
+        _Clock(),
+    )
+    seeds = np.unique(np.asarray(changed, dtype=np.int64))
+    scored = inscope.semi_join(_ids(seeds), "sid").select("sid").to_pyarrow()["sid"]
+    seeds = np.unique(scored.to_numpy().astype(np.int64))
+    if plan.network is not None and seeds.size:
+        ball = plan.graph.ball(seeds, plan.network.hops)
+        scored = inscope.semi_join(_ids(ball), "sid").select("sid").to_pyarrow()["sid"]
+        seeds = np.unique(scored.to_numpy().astype(np.int64))
+    affected = plan.reached_from(seeds)
+    if not affected.size:
+        return affected, affected
+    causes = plan.causes_of(affected)
+    if plan.network is None:
+        return affected, causes
+    return affected, plan.graph.ball(causes, plan.network.hops)
+
+
 class _Plan:
     """The stages of one evaluation, sharing the views built for it."""
 
@@ -355,6 +412,23 @@ class _Plan:
             relation = "guardian" if kind == "dependents" else "legal_representative"
             edges = live_edges(self.data, self.at, [relation])
             hit = edges.filter(edges[column].isin(_ids(wanted).sid)).select(sid=edges[other])
+            found.append(hit.to_pyarrow()["sid"].to_numpy())
+        return np.unique(np.concatenate(found).astype(np.int64))
+
+    def reached_from(self, causes: np.ndarray) -> np.ndarray:
+        """`causes` and the subjects a collateral measure reaches from them: their dependents
+        (guardian edges) and their legal representatives; the reverse of `causes_of`."""
+        targets = {t for m in self.policy.measures for t in m.targets}
+        found = [causes]
+        for kind, column, other in (
+            ("dependents", "src", "dst"),
+            ("legal_representatives", "dst", "src"),
+        ):
+            if kind not in targets:
+                continue
+            relation = "guardian" if kind == "dependents" else "legal_representative"
+            edges = live_edges(self.data, self.at, [relation])
+            hit = edges.filter(edges[column].isin(_ids(causes).sid)).select(sid=edges[other])
             found.append(hit.to_pyarrow()["sid"].to_numpy())
         return np.unique(np.concatenate(found).astype(np.int64))
 

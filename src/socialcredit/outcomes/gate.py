@@ -30,13 +30,21 @@ from socialcredit.outcomes.publish import mask
 from socialcredit.store.evaluations import (
     Evaluation,
     evaluation_for,
+    get_evaluation,
     latest_evaluation,
     latest_evaluation_id,
     subject_outcome,
 )
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.registry import find_subject, first_identifiers, resolve
-from socialcredit.store.schema import decisions, identifiers, overrides, policies, subjects
+from socialcredit.store.schema import (
+    decisions,
+    identifiers,
+    overrides,
+    policies,
+    refreshes,
+    subjects,
+)
 from socialcredit.store.snapshot import load_overrides
 from socialcredit.timeutil import format_instant, to_us
 
@@ -157,22 +165,35 @@ class _Measure:
     answers: dict[int, tuple[Decision, str | None]]  # subject id -> chosen decision, cause name
     bodies: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # asked -> it, JSON
     checked: float = 0.0  # monotonic time the evaluation was last confirmed current
+    refreshes_seen: int = 0  # max(refreshes.id) when loaded or followed
+    polled: float = 0.0  # monotonic time the refreshes were last polled
+    measure: str = ""
 
 
 class GateIndex:
     """The decisions of the current evaluations, in memory, and each answer as JSON.
 
     A new evaluation (or policy version) is picked up within `refresh` seconds; the answer
-    names the policy version and as_of it comes from. Identifiers are loaded once and never
-    change meaning (an identifier is never reassigned), so only an unknown one costs a lookup.
+    names the policy version and as_of it comes from. A real-time refresh of the current
+    evaluation (`outcomes.refresh`) is followed within `quick` seconds (one cheap query: the
+    newest `refreshes` id), by reloading only the answers of the subjects whose decisions it
+    changed; `poke()` makes the next check look at once (the service's own refresher calls it).
+    Identifiers are loaded once and never change meaning (an identifier is never reassigned),
+    so only an unknown one costs a lookup.
     """
 
-    def __init__(self, engine: sa.Engine, refresh: float = 1.0) -> None:
+    def __init__(self, engine: sa.Engine, refresh: float = 1.0, quick: float = 0.05) -> None:
         self.engine = engine
         self.refresh = refresh
+        self.quick = quick
         self._subjects: dict[str, int] | None = None  # canonical identifier -> subject id
         self._measures: dict[tuple[str, str | None], _Measure] = {}
         self._lock = threading.Lock()
+        self._poked = False
+
+    def poke(self) -> None:
+        """Look for refreshes at the next check (a refresh in this process has just ended)."""
+        self._poked = True
 
     def check_json(
         self, measure: str, identifier: str, policy: str | None = None
@@ -219,8 +240,12 @@ class GateIndex:
 
     def _measure(self, measure: str, policy: str | None) -> _Measure:
         entry = self._measures.get((measure, policy))
-        if entry is not None and time.monotonic() - entry.checked < self.refresh:
-            return entry
+        if entry is not None:
+            moment = time.monotonic()
+            if self._poked or moment - entry.polled >= self.quick:
+                self._follow(entry)
+            if time.monotonic() - entry.checked < self.refresh:
+                return entry
         with self._lock, self.engine.connect() as conn:
             newest_policy = conn.execute(sa.select(sa.func.max(policies.c.id))).scalar() or 0
             newest_override = overrides_seen(conn)
@@ -234,6 +259,7 @@ class GateIndex:
                     entry.checked = time.monotonic()
                     return entry
             stored = policy_with_measure(conn, measure, policy)
+            seen = _newest_refresh(conn)
             evaluation = latest_evaluation(conn, stored.name)
             entry = _Measure(
                 stored.name,
@@ -243,22 +269,65 @@ class GateIndex:
                 newest_override,
                 _answers(conn, evaluation, measure),
                 checked=time.monotonic(),
+                refreshes_seen=seen,
+                polled=time.monotonic(),
+                measure=measure,
             )
             self._measures[(measure, policy)] = entry
             return entry
 
+    def _follow(self, entry: _Measure) -> None:
+        """Bring `entry` up to the refreshes of its evaluation since it last looked: reload
+        the answers of the subjects whose decisions they changed (and the evaluation's as_of)."""
+        with self._lock, self.engine.connect() as conn:
+            self._poked = False
+            entry.polled = time.monotonic()
+            newest = _newest_refresh(conn)
+            if newest <= entry.refreshes_seen:
+                return
+            rows = conn.execute(
+                sa.select(refreshes.c.decided).where(
+                    refreshes.c.id > entry.refreshes_seen,
+                    refreshes.c.id <= newest,
+                    refreshes.c.evaluation_id == entry.evaluation.id,
+                )
+            ).scalars()
+            changed = sorted({int(s) for decided in rows for s in (decided or [])})
+            entry.refreshes_seen = newest
+            evaluation = get_evaluation(conn, entry.evaluation.id)
+            answers = dict(entry.answers)
+            for sid in changed:
+                answers.pop(sid, None)
+            if changed:
+                answers.update(_answers(conn, evaluation, entry.measure, changed))
+            entry.evaluation, entry.answers, entry.bodies = evaluation, answers, {}
+
+
+def _newest_refresh(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.max(refreshes.c.id))).scalar() or 0)
+
 
 def _answers(
-    conn: sa.Connection, evaluation: Evaluation, measure: str
+    conn: sa.Connection,
+    evaluation: Evaluation,
+    measure: str,
+    subject_ids: list[int] | None = None,
 ) -> dict[int, tuple[Decision, str | None]]:
+    """The answers of `evaluation` for `measure` (of `subject_ids` only, when given)."""
     by_subject: dict[int, list[Decision]] = {}
-    rows = conn.execute(
+    query = (
         sa.select(decisions.c.subject_id, decisions.c.cause_subject_id, decisions.c.since)
         .add_columns(decisions.c.reasons)
         .where(decisions.c.evaluation_id == evaluation.id, decisions.c.measure == measure)
     )
+    found: list[Any] = []
+    if subject_ids is None:
+        found = list(conn.execute(query))
+    for start in range(0, len(subject_ids or []), 5_000):
+        chunk = (subject_ids or [])[start : start + 5_000]
+        found += conn.execute(query.where(decisions.c.subject_id.in_(chunk))).all()
     gone = lifted_now(conn, evaluation)
-    for r in rows:
+    for r in found:
         if Lifted(measure, r.subject_id, r.cause_subject_id, tuple(r.reasons)) in gone:
             continue
         by_subject.setdefault(r.subject_id, []).append(

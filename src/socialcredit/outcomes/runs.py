@@ -21,6 +21,7 @@ from socialcredit.settings import Settings
 from socialcredit.store.db import STORE_LOCK, snapshot, writing
 from socialcredit.store.evaluations import latest_evaluation_id, save_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
+from socialcredit.store.positions import LogPosition, log_position
 from socialcredit.store.snapshot import load_inputs
 from socialcredit.timeutil import format_instant, now
 
@@ -82,6 +83,7 @@ def run_evaluations(
             known_at=_not_after(known_at, instant, "known-at") or instant,
         )
         stored = latest_policies(conn, names)
+        position = log_position(conn) if known_at is None else None
         say("loading the record log")
         clock = time.perf_counter()
         inputs = load_inputs(conn)
@@ -111,6 +113,7 @@ def run_evaluations(
             data.engine,
             pending,
             partial(_compare_again, data, outcome),
+            position,
         )
         outcome.timings["store"] = time.perf_counter() - clock_store
         seconds = time.perf_counter() - clock
@@ -147,6 +150,7 @@ def store_outcome(
     engine_name: str,
     pending: Pending | None = None,
     again: Callable[[sa.Connection, Pending], Pending | None] | None = None,
+    position: LogPosition | None = None,
 ) -> int:
     """Store one evaluation's outcome, and the notices it makes, in a transaction of its own;
     returns its id. The notices were compared with the evaluation serving when they were made;
@@ -165,6 +169,7 @@ def store_outcome(
             started_at=started_at,
             finished_at=now(),
             engine=engine_name,
+            position=position if current else None,
         )
         if pending is not None:
             save_notices(conn, pending, evaluation_id)

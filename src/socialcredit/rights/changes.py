@@ -4,6 +4,7 @@ factors of adverse changes from one explained subset evaluation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,9 +29,15 @@ class NoticeRow:
 
 
 class Previous:
-    """The rows of the evaluation a new one is compared with (empty when there is none)."""
+    """The rows of the evaluation a new one is compared with (empty when there is none); only
+    those of `subjects` when given (a refresh compares the subjects it rewrites)."""
 
-    def __init__(self, conn: sa.Connection, evaluation_id: int | None) -> None:
+    def __init__(
+        self,
+        conn: sa.Connection,
+        evaluation_id: int | None,
+        subjects: Sequence[int] | None = None,
+    ) -> None:
         self.conn = conn
         self.as_of: datetime | None = None
         self.decisions: dict[tuple[str, int, int], Any] = {}
@@ -45,15 +52,15 @@ class Previous:
         # comparison; `reasons_of` reads them for the decisions that were lifted only.
         columns = [c for c in decisions.c if c.name != "reasons"]
         query = sa.select(*columns).where(decisions.c.evaluation_id == evaluation_id)
-        for d in conn.execute(query):
+        for d in _of(conn, query, decisions.c.subject_id, subjects):
             self.decisions[(d.measure, d.subject_id, d.cause_subject_id)] = d
         query = sa.select(outcome_lists).where(outcome_lists.c.evaluation_id == evaluation_id)
-        for m in conn.execute(query):
+        for m in _of(conn, query, outcome_lists.c.subject_id, subjects):
             self.lists[(m.list_name, m.subject_id)] = m
         query = sa.select(
             outcome_scores.c.subject_id, outcome_scores.c.score, outcome_scores.c.tier
         ).where(outcome_scores.c.evaluation_id == evaluation_id)
-        for s in conn.execute(query):
+        for s in _of(conn, query, outcome_scores.c.subject_id, subjects):
             self.scores[s.subject_id] = s
 
     def reasons_of(self, decision_ids: list[int]) -> dict[int, list[str]]:
@@ -64,6 +71,21 @@ class Previous:
             )
             out.update({r.id: list(r.reasons) for r in self.conn.execute(query)})
         return out
+
+
+def _of(
+    conn: sa.Connection,
+    query: sa.Select[Any],
+    column: sa.ColumnElement[int],
+    subjects: Sequence[int] | None,
+) -> Iterator[Any]:
+    """The rows of `query`, or those whose `column` is one of `subjects` (in chunks)."""
+    if subjects is None:
+        yield from conn.execute(query)
+        return
+    ids = sorted({int(s) for s in subjects})
+    for start in range(0, len(ids), 5_000):
+        yield from conn.execute(query.where(column.in_(ids[start : start + 5_000])))
 
 
 def measure_changes(policy: Policy, outcome: Outcome, previous: Previous) -> list[NoticeRow]:

@@ -20,6 +20,7 @@ Notices are stored with the evaluation, in its transaction, each with one outbox
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,13 +66,20 @@ class Pending:
 
 
 def prepare_notices(
-    conn: sa.Connection, data: PlanData, outcome: Outcome, created_at: datetime
+    conn: sa.Connection,
+    data: PlanData,
+    outcome: Outcome,
+    created_at: datetime,
+    subjects: Sequence[int] | None = None,
 ) -> Pending | None:
     """The notices a current evaluation's `outcome` makes, compared with the evaluation that
-    serves now; None when the outcome describes an earlier instant (a look back)."""
+    serves now; None when the outcome describes an earlier instant (a look back).
+
+    subjects: the outcome holds the rows of these subjects only (a refresh, `outcomes.refresh`):
+              they are compared with those subjects' rows in the evaluation serving now."""
     policy = outcome.policy
     previous_id = latest_evaluation_id(conn, policy.name)
-    previous = Previous(conn, previous_id)
+    previous = Previous(conn, previous_id, subjects)
     if previous.as_of is not None and outcome.as_of < previous.as_of:
         return None
     rows = measure_changes(policy, outcome, previous)

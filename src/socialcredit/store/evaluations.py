@@ -14,6 +14,7 @@ from socialcredit.engine.outcome import Outcome
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.store.bulk import insert_columns, read_arrow
 from socialcredit.store.policies import StoredPolicy, get_policy
+from socialcredit.store.positions import LogPosition
 from socialcredit.store.schema import (
     decisions,
     evaluations,
@@ -40,6 +41,8 @@ class Evaluation:
     counts: dict[str, int]
     timings: dict[str, float]
     distribution: list[tuple[int, int]]
+    position: LogPosition | None = None  # what of the log its rows reflect (current runs)
+    refreshed_at: datetime | None = None  # the instant of its last refresh (outcomes.refresh)
 
 
 def _evaluation(row: Any) -> Evaluation:
@@ -59,6 +62,8 @@ def _evaluation(row: Any) -> Evaluation:
         dict(m["counts"]),
         dict(m["timings"]),
         [(int(s), int(n)) for s, n in m["distribution"]],
+        None if m["position"] is None else LogPosition.from_json(dict(m["position"])),
+        m["refreshed_at"],
     )
 
 
@@ -71,8 +76,10 @@ def save_evaluation(
     started_at: datetime,
     finished_at: datetime,
     engine: str,
+    position: LogPosition | None = None,
 ) -> int:
-    """Store an evaluation with all its outcome rows, in the caller's transaction."""
+    """Store an evaluation with all its outcome rows, in the caller's transaction (`position`:
+    where in the log a current run read it up to)."""
     evaluation_id = conn.execute(
         evaluations.insert()
         .values(
@@ -89,9 +96,16 @@ def save_evaluation(
             counts=outcome.counts,
             timings={k: round(v, 4) for k, v in outcome.timings.items()},
             distribution=[list(pair) for pair in outcome.distribution],
+            position=None if position is None else position.as_json(),
         )
         .returning(evaluations.c.id)
     ).scalar_one()
+    insert_outcome_rows(conn, evaluation_id, outcome)
+    return int(evaluation_id)
+
+
+def insert_outcome_rows(conn: sa.Connection, evaluation_id: int, outcome: Outcome) -> None:
+    """Insert an outcome's score, list and decision rows under `evaluation_id`."""
     categories = list(outcome.policy.categories)
     s = outcome.scores
     values = [s[name].to_pylist() for name in categories] if s.num_rows else []
@@ -139,7 +153,6 @@ def save_evaluation(
             "reasons": d["reasons"].to_pylist(),
         },
     )
-    return int(evaluation_id)
 
 
 def _latest_query(policy_name: str) -> sa.Select[Any]:

@@ -52,6 +52,8 @@ def log_position(conn: sa.Connection) -> LogPosition:
     """Where the log ends, as `conn` sees it (inside a snapshot: where the snapshot ends)."""
     newest = (sa.select(sa.func.max(t.c.id)).scalar_subquery() for t in TABLES.values())
     row = (
-        conn.execute(sa.select(*(n.label(name) for n, name in zip(newest, TABLES)))).one()._mapping
+        conn.execute(sa.select(*(n.label(name) for n, name in zip(newest, TABLES, strict=True))))
+        .one()
+        ._mapping
     )
     return LogPosition(**{name: int(row[name] or 0) for name in TABLES})

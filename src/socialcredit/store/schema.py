@@ -155,6 +155,9 @@ refreshes = sa.Table(
     sa.Column("changes", sa.Integer, nullable=False),  # decisions applied or lifted
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("position", JSONDoc, nullable=False),  # the log position after it
+    # The subjects whose decision rows it changed (sorted ids; 0011): what the gate index
+    # reloads, so that it follows a refresh without reading the other answers again.
+    sa.Column("decided", JSONDoc, nullable=True),
     sa.Index(None, "evaluation_id"),
     sa.Index(None, "at"),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from socialcredit.engine.data import RECORDS, RELATIONSHIPS, SOURCES, STATUS, SUBJECTS, Inputs
 from socialcredit.engine.overrides import OVERRIDES
 from socialcredit.store.bulk import read_arrow
+from socialcredit.store.positions import LogPosition
 from socialcredit.store.schema import (
     overrides,
     record_status,
@@ -33,7 +35,34 @@ def load_inputs(conn: sa.Connection) -> Inputs:
 def load_registry(conn: sa.Connection) -> Inputs:
     """Subjects, relationships, sources, the record status log and the reviewers' overrides;
     no records."""
+    return _registry(conn, None, None)
+
+
+def load_registry_between(conn: sa.Connection, after: LogPosition, upto: LogPosition) -> Inputs:
+    """The registry rows with ids past `after` up to `upto` (every source; no records): what
+    keeps a copy of the registry current without reading it again (`outcomes.live_data`)."""
+    return _registry(conn, after, upto)
+
+
+def _between(
+    query: sa.Select[Any], column: sa.ColumnElement[int], after: int | None, upto: int | None
+) -> sa.Select[Any]:
+    if after is not None:
+        query = query.where(column > after)
+    if upto is not None:
+        query = query.where(column <= upto)
+    return query
+
+
+def _registry(conn: sa.Connection, after: LogPosition | None, upto: LogPosition | None) -> Inputs:
     d = conn.dialect
+
+    def bounds(name: str) -> tuple[int | None, int | None]:
+        return (
+            None if after is None else getattr(after, name),
+            None if upto is None else getattr(upto, name),
+        )
+
     subject_q = sa.select(
         subjects.c.id,
         subjects.c.kind,
@@ -59,29 +88,37 @@ def load_registry(conn: sa.Connection) -> Inputs:
         record_status.c.id,
     ).order_by(record_status.c.id)
     return Inputs(
-        subjects=read_arrow(conn, subject_q, SUBJECTS),
-        relationships=read_arrow(conn, edge_q, RELATIONSHIPS),
+        subjects=read_arrow(
+            conn, _between(subject_q, subjects.c.id, *bounds("subjects")), SUBJECTS
+        ),
+        relationships=read_arrow(
+            conn,
+            _between(edge_q, relationships.c.id, *bounds("relationships")),
+            RELATIONSHIPS,
+        ),
         sources=read_arrow(conn, source_q, SOURCES),
         records=RECORDS.empty_table(),
-        status=read_arrow(conn, status_q, STATUS),
-        overrides=load_overrides(conn),
+        status=read_arrow(conn, _between(status_q, record_status.c.id, *bounds("status")), STATUS),
+        overrides=load_overrides(conn, *bounds("overrides")),
     )
 
 
-def load_overrides(conn: sa.Connection) -> pa.Table:
-    """The reviewers' overrides (engine.overrides.OVERRIDES), oldest first."""
+def load_overrides(
+    conn: sa.Connection, after: int | None = None, upto: int | None = None
+) -> pa.Table:
+    """The reviewers' overrides (engine.overrides.OVERRIDES), oldest first (those with ids
+    past `after` up to `upto`)."""
     d = conn.dialect
-    rows = conn.execute(
-        sa.select(
-            overrides.c.policy_name,
-            overrides.c.measure,
-            overrides.c.subject_id,
-            overrides.c.cause_subject_id,
-            overrides.c.reasons,
-            epoch_us(overrides.c.granted_at, d).label("granted_us"),
-            epoch_us(overrides.c.until, d).label("until_us"),
-        ).order_by(overrides.c.id)
-    ).all()
+    query = sa.select(
+        overrides.c.policy_name,
+        overrides.c.measure,
+        overrides.c.subject_id,
+        overrides.c.cause_subject_id,
+        overrides.c.reasons,
+        epoch_us(overrides.c.granted_at, d).label("granted_us"),
+        epoch_us(overrides.c.until, d).label("until_us"),
+    ).order_by(overrides.c.id)
+    rows = conn.execute(_between(query, overrides.c.id, after, upto)).all()
     return pa.Table.from_pylist(
         [
             {
@@ -99,10 +136,13 @@ def load_overrides(conn: sa.Connection) -> pa.Table:
     )
 
 
-def load_records(conn: sa.Connection, subject_ids: Sequence[int] | None = None) -> pa.Table:
-    """The record log (all of it, or the records of `subject_ids`)."""
+def load_records(
+    conn: sa.Connection, subject_ids: Sequence[int] | None = None, upto: int | None = None
+) -> pa.Table:
+    """The record log (all of it, or the records of `subject_ids`; with `upto`, only the
+    records with ids up to it: the log as it stood at a position)."""
     d = conn.dialect
-    query = sa.select(
+    query: sa.Select[Any] = sa.select(
         records.c.id,
         records.c.source_id,
         records.c.record_id,
@@ -112,6 +152,7 @@ def load_records(conn: sa.Connection, subject_ids: Sequence[int] | None = None) 
         epoch_us(records.c.received_at, d),
         records.c.value,
     ).order_by(records.c.id)
+    query = _between(query, records.c.id, None, upto)
     if subject_ids is None:
         return read_arrow(conn, query, RECORDS)
     ids = sorted({int(i) for i in subject_ids})
