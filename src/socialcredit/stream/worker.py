@@ -26,38 +26,15 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from socialcredit.errors import BrokerUnavailable
-from socialcredit.outcomes.runs import run_evaluations
+from socialcredit.outcomes.live_data import LiveData
+from socialcredit.outcomes.refresh import catch_up
 from socialcredit.settings import Settings
-from socialcredit.store.db import snapshot
-from socialcredit.store.positions import LogPosition, log_position
 from socialcredit.stream.batch import Applied, Incoming, apply_batch
 from socialcredit.stream.connection import connect
 from socialcredit.stream.names import CONSUMER, STREAM
 from socialcredit.stream.rejects import publish_rejects
 
 Say = Callable[[str], None]
-
-
-# --- TEMPORARY: until the refresh helper's `socialcredit.outcomes.refresh.catch_up` is merged.
-# Coordinator: replace this function and `_ran_at` with
-#     from socialcredit.outcomes.refresh import catch_up
-# (same signature). It re-runs every policy in force in full whenever the log moved since this
-# process last ran it (and on its first call, which covers a crash between commit and refresh).
-_ran_at: dict[str, LogPosition] = {}
-
-
-def catch_up(engine: sa.Engine, settings: Settings, *, data_cache: object = None) -> object:
-    with snapshot(engine) as (conn, _instant):
-        position = log_position(conn)
-    key = engine.url.render_as_string(hide_password=True)
-    if _ran_at.get(key) == position:
-        return None
-    run = run_evaluations(engine, settings)
-    _ran_at[key] = position
-    return run
-
-
-# --- end TEMPORARY
 
 
 @dataclass
@@ -123,6 +100,9 @@ async def work(
             ) from None
         ack_wait = info.config.ack_wait or 30.0
         sub = await js.pull_subscribe_bind(durable=CONSUMER, stream=STREAM)
+        # The registry in the engine, kept current between batches (a refresh reads only what
+        # the log added since); a crash loses nothing but this cache.
+        cache = LiveData(settings)
         idle_since = time.monotonic()
         while not stop.is_set():
             try:
@@ -141,7 +121,7 @@ async def work(
             if not messages:
                 continue
             messages += await _more(sub, options, len(messages))
-            applied = await _handle(engine, settings, js, client, messages, ack_wait)
+            applied = await _handle(engine, settings, cache, js, client, messages, ack_wait)
             totals.add(applied)
             idle_since = time.monotonic()
             tell(
@@ -176,6 +156,7 @@ async def _more(
 async def _handle(
     engine: sa.Engine,
     settings: Settings,
+    cache: LiveData,
     js: nats.js.JetStreamContext,
     client: Client,
     messages: list[Msg],
@@ -185,7 +166,7 @@ async def _handle(
     beat = asyncio.create_task(_keep_in_progress(messages, max(ack_wait / 3, 0.5)))
     try:
         applied = await asyncio.to_thread(apply_batch, engine, incoming)
-        await asyncio.to_thread(catch_up, engine, settings)
+        await asyncio.to_thread(catch_up, engine, settings, data_cache=cache)
         if applied.rejected:
             await publish_rejects(js, applied.rejected)
     finally:
