@@ -16,12 +16,13 @@ from socialcredit.api.app import start_refresher
 from socialcredit.ingest.batch import ingest_batch
 from socialcredit.outcomes.live_data import LiveData
 from socialcredit.outcomes.refresh import catch_up
+from socialcredit.rights.reports import explain_subject, report_document
 from socialcredit.settings import Settings
 from socialcredit.store.db import create_engine
-from socialcredit.store.evaluations import latest_evaluation
+from socialcredit.store.evaluations import latest_evaluation, subject_instant
 from socialcredit.store.positions import log_position
 from socialcredit.store.registry import find_subject
-from socialcredit.store.schema import notices, refreshes
+from socialcredit.store.schema import decisions, identifiers, notices, outcome_scores, refreshes
 from tests.api.conftest import build_village, mint_keys, scs
 from tests.outcomes.compare import compare
 
@@ -129,4 +130,76 @@ def test_the_gate_flips_after_post_records_in_a_served_app(village: Settings) ->
                 assert latest_evaluation(conn, "national").id == serving
     finally:
         refresher.stop()
+        engine.dispose()
+
+
+def _explained(engine: sa.Engine, identifier: str, policy: str) -> tuple[str | None, bool]:
+    with engine.connect() as conn:
+        document = report_document(explain_subject(conn, identifier, policy))
+    return document["as_of"], bool(document["reproduced"])
+
+
+def test_after_a_refresh_on_a_later_day_explain_reproduces_refreshed_and_untouched_rows(
+    village: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh a month after the run evaluates the subjects it rewrites at its own instant,
+    and says so per subject (`subject_instants`); the others keep the run's instant. `scs
+    explain` of either reproduces its stored rows (moving the whole evaluation's as_of to the
+    refresh would make every untouched row unreproducible: decay moved meanwhile)."""
+    engine = create_engine(village)
+    try:
+        monkeypatch.setenv("SCS_NOW", "2026-07-01T00:00:00Z")
+        assert ingest_batch(engine, "court", [LISTING]).accepted == 1
+        done = catch_up(engine, village, data_cache=LiveData(village))
+        assert done is not None
+        rewritten = {s for r in done.refreshed if r.policy == "sesame" for s in r.affected}
+        with engine.connect() as conn:
+            evaluation = latest_evaluation(conn, "sesame")
+            assert evaluation.as_of.isoformat().startswith("2026-06-01")
+            scored = conn.execute(
+                sa.select(identifiers.c.identifier)
+                .join(outcome_scores, outcome_scores.c.subject_id == identifiers.c.subject_id)
+                .where(
+                    outcome_scores.c.evaluation_id == evaluation.id,
+                    outcome_scores.c.subject_id.not_in(sorted(rewritten)),
+                )
+                .limit(1)
+            ).scalar_one()
+        assert _explained(engine, MOTHER, "sesame") == ("2026-07-01T00:00:00Z", True)
+        assert _explained(engine, MOTHER, "national")[0] == "2026-07-01T00:00:00Z"
+        assert _explained(engine, scored, "sesame") == ("2026-06-01T00:00:00Z", True)
+    finally:
+        engine.dispose()
+
+
+def test_a_run_given_its_own_as_of_keeps_it_through_refreshes(
+    village: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scs evaluate --as-of` (a day in the past, as the demo does) makes a current evaluation
+    pinned to that day: refreshes count what arrives later for that day, and only known_at
+    moves."""
+    monkeypatch.setenv("SCS_NOW", "2026-06-10T00:00:00Z")
+    scs(village, "evaluate", "--as-of", "2026-06-05")
+    engine = create_engine(village)
+    try:
+        monkeypatch.setenv("SCS_NOW", "2026-06-12T00:00:00Z")
+        assert ingest_batch(engine, "court", [LISTING]).accepted == 1
+        done = catch_up(engine, village, data_cache=LiveData(village))
+        assert done is not None and not done.rebased
+        with engine.connect() as conn:
+            national = latest_evaluation(conn, "national")
+            assert not national.follows_clock
+            mother = find_subject(conn, MOTHER).id
+            instant = subject_instant(conn, national, mother)
+            banned = conn.execute(
+                sa.select(sa.func.count()).where(
+                    decisions.c.evaluation_id == national.id,
+                    decisions.c.subject_id == mother,
+                    decisions.c.measure == "flight_ban",
+                )
+            ).scalar_one()
+        assert [i.isoformat()[:10] for i in instant] == ["2026-06-05", "2026-06-12"]
+        assert banned == 1  # the listing of 1 May counts as of 5 June, though it came later
+        assert _explained(engine, MOTHER, "sesame") == ("2026-06-05T00:00:00Z", True)
+    finally:
         engine.dispose()

@@ -33,6 +33,7 @@ from socialcredit.store.evaluations import (
     get_evaluation,
     latest_evaluation,
     latest_evaluation_id,
+    newest_instant,
     subject_outcome,
 )
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
@@ -109,7 +110,8 @@ def check_measure(
     if chosen is not None and chosen.cause_subject_id != subject.id:
         cause = cause_names(conn, [chosen.cause_subject_id])[chosen.cause_subject_id]
     label = f"{stored.name} {evaluation.policy_version}"
-    return answer(measure, str(parse(identifier)), label, evaluation.as_of, chosen, cause)
+    as_of = newest_instant(evaluation)[0]
+    return answer(measure, str(parse(identifier)), label, as_of, chosen, cause)
 
 
 def lifted_now(conn: sa.Connection, evaluation: Evaluation) -> set[Lifted]:
@@ -206,7 +208,9 @@ class GateIndex:
         found = entry.bodies.get(asked)
         if found is None:
             chosen, cause = entry.answers.get(subject_id, (None, None))
-            document = answer(measure, asked, entry.label, entry.evaluation.as_of, chosen, cause)
+            # as of the newest refresh: the log up to there is in every answer (docs/realtime.md)
+            as_of = newest_instant(entry.evaluation)[0]
+            document = answer(measure, asked, entry.label, as_of, chosen, cause)
             found = entry.bodies[asked] = (asked, orjson.dumps(document))
         return found
 

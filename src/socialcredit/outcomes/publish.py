@@ -24,7 +24,7 @@ from socialcredit.rights.wording import (
     list_why,
     region_name,
 )
-from socialcredit.store.evaluations import Evaluation, latest_evaluation
+from socialcredit.store.evaluations import Evaluation, latest_evaluation, newest_instant
 from socialcredit.store.policies import StoredPolicy, get_policy, latest_policies
 from socialcredit.store.schema import identifiers, outcome_lists, subjects
 from socialcredit.timeutil import format_instant
@@ -154,8 +154,7 @@ def public_list(
         evaluated,
         name,
         {r.id: r.since for r in rows},
-        evaluation.as_of,
-        evaluation.known_at,
+        *newest_instant(evaluation),  # refreshed rows describe later instants than the run
     )
     label = list_label(evaluated, name)
     return {

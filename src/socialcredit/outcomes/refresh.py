@@ -38,6 +38,7 @@ from socialcredit.outcomes.live_data import LiveData
 from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.rights.notices import prepare_notices, save_notices
 from socialcredit.settings import Settings
+from socialcredit.store.bulk import insert_columns
 from socialcredit.store.db import STORE_LOCK, snapshot, writing
 from socialcredit.store.evaluations import Evaluation, insert_outcome_rows, latest_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
@@ -52,6 +53,7 @@ from socialcredit.store.schema import (
     records,
     refreshes,
     relationships,
+    subject_instants,
     subjects,
 )
 from socialcredit.timeutil import now, to_us
@@ -241,12 +243,15 @@ def _refresh(
     policy = stored.policy
     with clock.stage("changes"), engine.connect() as conn:
         changed, own, new_records = changed_subjects(conn, evaluation.position, position)
+    # The instant the refreshed rows describe: a run as of what was known then follows the
+    # clock; a run given its own as_of keeps it, and only what is known moves.
+    as_of = instant if evaluation.follows_clock else evaluation.as_of
     with clock.stage("affected"):
-        affected, needed = dependents(cache.data, policy, changed.tolist(), instant, instant)
+        affected, needed = dependents(cache.data, policy, changed.tolist(), as_of, instant)
         if own.size:  # see `changed_subjects`: their own rows, scored or not
             affected = np.union1d(affected, own)
             needed = np.union1d(
-                needed, dependencies(cache.data, policy, own.tolist(), instant, instant)
+                needed, dependencies(cache.data, policy, own.tolist(), as_of, instant)
             )
     if not affected.size:  # nothing this policy reads changed: only the position moves
         return _moved(
@@ -260,7 +265,7 @@ def _refresh(
         outcome = evaluate(
             data,
             policy,
-            instant,
+            as_of,
             instant,
             subjects=affected.tolist(),
             distribution=evaluation.distribution,
@@ -281,14 +286,13 @@ def _refresh(
             evaluations.update()
             .where(evaluations.c.id == evaluation.id)
             .values(
-                as_of=instant,
-                known_at=instant,
                 distribution=[list(pair) for pair in distribution],
                 counts=_counts(evaluation.counts, old, outcome, distribution),
                 position=position.as_json(),
                 refreshed_at=instant,
             )
         )
+        _mark_instants(conn, evaluation.id, affected, as_of, instant)
         seconds = time.perf_counter() - started
         conn.execute(
             refreshes.insert().values(
@@ -315,6 +319,32 @@ def _refresh(
         clock.timings,
         affected.tolist(),
         decided,
+    )
+
+
+def _mark_instants(
+    conn: sa.Connection, evaluation_id: int, affected: np.ndarray, as_of: datetime, at: datetime
+) -> None:
+    """Record the instant the rewritten subjects' rows now describe (`subject_instants`): the
+    evaluation's own as_of and known_at stay those of its full run, so that an untouched
+    subject's rows are still reproduced exactly."""
+    ids = affected.tolist()
+    for i in range(0, len(ids), 5_000):
+        conn.execute(
+            subject_instants.delete().where(
+                subject_instants.c.evaluation_id == evaluation_id,
+                subject_instants.c.subject_id.in_(ids[i : i + 5_000]),
+            )
+        )
+    insert_columns(
+        conn,
+        subject_instants,
+        {
+            "evaluation_id": [evaluation_id] * len(ids),
+            "subject_id": ids,
+            "as_of": [as_of] * len(ids),
+            "known_at": [at] * len(ids),
+        },
     )
 
 

@@ -39,6 +39,7 @@ from socialcredit.store.evaluations import (
     decisions_export,
     evaluation_for,
     scores_export,
+    subject_instant,
     subject_outcome,
 )
 from socialcredit.store.policies import StoredPolicy, get_policy
@@ -100,6 +101,10 @@ def explain_subject(
 ) -> SubjectReport:
     evaluation = evaluation_for(conn, policy, evaluation_id)  # an unknown policy first
     subject = find_subject(conn, identifier)
+    # The instant this subject's rows describe: a real-time refresh may have rewritten them
+    # after the evaluation's run (store.evaluations.subject_instants_of).
+    as_of, known_at = subject_instant(conn, evaluation, subject.id)
+    evaluation = dataclasses.replace(evaluation, as_of=as_of, known_at=known_at)
     stored = get_policy(conn, evaluation.policy_name, evaluation.policy_version)
     document = stored.policy
     data = EngineData(load_registry(conn))  # the registry first, to find what is needed

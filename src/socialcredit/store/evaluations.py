@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from socialcredit.store.schema import (
     identifiers,
     outcome_lists,
     outcome_scores,
+    subject_instants,
 )
 from socialcredit.store.types import epoch_us
 
@@ -43,6 +45,9 @@ class Evaluation:
     distribution: list[tuple[int, int]]
     position: LogPosition | None = None  # what of the log its rows reflect (current runs)
     refreshed_at: datetime | None = None  # the instant of its last refresh (outcomes.refresh)
+    # as_of was the instant of what was known (a current run without --as-of): refreshes then
+    # evaluate at their own instant; otherwise they keep as_of and only known_at moves.
+    follows_clock: bool = True
 
 
 def _evaluation(row: Any) -> Evaluation:
@@ -64,6 +69,7 @@ def _evaluation(row: Any) -> Evaluation:
         [(int(s), int(n)) for s, n in m["distribution"]],
         None if m["position"] is None else LogPosition.from_json(dict(m["position"])),
         m["refreshed_at"],
+        m["follows_clock"] is not False,
     )
 
 
@@ -97,6 +103,7 @@ def save_evaluation(
             timings={k: round(v, 4) for k, v in outcome.timings.items()},
             distribution=[list(pair) for pair in outcome.distribution],
             position=None if position is None else position.as_json(),
+            follows_clock=outcome.as_of == known_at,
         )
         .returning(evaluations.c.id)
     ).scalar_one()
@@ -342,3 +349,42 @@ def subject_outcome(conn: sa.Connection, evaluation_id: int, subject_id: int) ->
         )
     )
     return SubjectOutcome(score, lists, found)
+
+
+def subject_instants_of(
+    conn: sa.Connection, evaluation: Evaluation, subject_ids: Sequence[int]
+) -> dict[int, tuple[datetime, datetime]]:
+    """The (as_of, known_at) that each subject's rows in `evaluation` describe: the instant of
+    the refresh that last rewrote them, else the evaluation's own (docs/realtime.md)."""
+    found = dict.fromkeys(subject_ids, (evaluation.as_of, evaluation.known_at))
+    if evaluation.refreshed_at is None or not found:
+        return found
+    ids = sorted(found)
+    for i in range(0, len(ids), 5_000):
+        rows = conn.execute(
+            sa.select(
+                subject_instants.c.subject_id, subject_instants.c.as_of, subject_instants.c.known_at
+            ).where(
+                subject_instants.c.evaluation_id == evaluation.id,
+                subject_instants.c.subject_id.in_(ids[i : i + 5_000]),
+            )
+        )
+        for r in rows:
+            found[r.subject_id] = (r.as_of, r.known_at)
+    return found
+
+
+def subject_instant(
+    conn: sa.Connection, evaluation: Evaluation, subject_id: int
+) -> tuple[datetime, datetime]:
+    """`subject_instants_of` for one subject."""
+    return subject_instants_of(conn, evaluation, [subject_id])[subject_id]
+
+
+def newest_instant(evaluation: Evaluation) -> tuple[datetime, datetime]:
+    """The newest (as_of, known_at) any of the evaluation's rows describe: what a question about
+    many subjects at once (the records behind a public list) reads the log at."""
+    if evaluation.refreshed_at is None:
+        return evaluation.as_of, evaluation.known_at
+    at = evaluation.refreshed_at
+    return (at if evaluation.follows_clock else evaluation.as_of), at

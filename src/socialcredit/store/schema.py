@@ -139,7 +139,22 @@ evaluations = sa.Table(
     # grows (`outcomes.refresh`, docs/realtime.md); NULL for evaluations stored before 0010.
     sa.Column("position", JSONDoc, nullable=True),
     sa.Column("refreshed_at", UTCTimestamp, nullable=True),  # the last refresh's instant
+    # True when as_of was "now" (a refresh then evaluates at its own instant); False when the
+    # run was given an as_of (refreshes keep it, and only known_at moves). NULL before 0011.
+    sa.Column("follows_clock", sa.Boolean, nullable=True),
     sa.Index(None, "policy_name"),
+)
+
+subject_instants = sa.Table(
+    "subject_instants",
+    metadata,
+    # The instant a subject's rows in a current evaluation describe, once a refresh rewrote them
+    # (absent: the evaluation's own as_of and known_at). `scs explain` and the reports evaluate
+    # the subject at these to reproduce its rows exactly (docs/realtime.md).
+    sa.Column("evaluation_id", Key, sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("subject_id", Key, sa.ForeignKey("subjects.id"), primary_key=True),
+    sa.Column("as_of", UTCTimestamp, nullable=False),
+    sa.Column("known_at", UTCTimestamp, nullable=False),
 )
 
 refreshes = sa.Table(

@@ -23,7 +23,7 @@ from socialcredit.rights.wording.sentences import (
     tier_text,
     words,
 )
-from socialcredit.store.evaluations import evaluation_for
+from socialcredit.store.evaluations import evaluation_for, subject_instant
 from socialcredit.store.policies import get_policy
 from socialcredit.store.schema import sources
 from socialcredit.timeutil import parse_instant
@@ -60,8 +60,7 @@ def describe_standing(conn: sa.Connection, subject_id: int, standing: list[dict[
                 policy,
                 entry["list"],
                 {subject_id: parse_instant(entry["since"])},
-                evaluation.as_of,
-                evaluation.known_at,
+                *subject_instant(conn, evaluation, subject_id),
             )
             causes[entry["list"]] = found[subject_id]
             entry["label"] = list_label(policy, entry["list"])
