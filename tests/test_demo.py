@@ -41,6 +41,8 @@ def test_demo_is_deterministic_and_explainable(tmp_path: Path) -> None:
         "the source answered verified",
         "awaits a reviewer",
         "now applies to you",
+        "Real time",  # a court listing reaches the airline's gate check with no evaluation run
+        "the flight ban does not apply → applies",
         "Try next",
         "  scs check flight_ban cn-rid:",  # as it can be run (`scs` is how the test runs it)
         "Serve them with `scs serve --host 127.0.0.1 --port 8000` (with the same SCS_HOME)",

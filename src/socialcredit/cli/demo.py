@@ -22,6 +22,7 @@ from socialcredit.i18n import text
 from socialcredit.outcomes.runs import Run
 from socialcredit.simulate.demo import DemoResult, demo_keys, run_demo, tour_subject
 from socialcredit.simulate.population import CityConfig
+from socialcredit.simulate.realtime_tour import RealTimeTour, listed_by_demo
 from socialcredit.simulate.tour import Tour
 from socialcredit.store.db import reset_store
 from socialcredit.store.registry import first_identifiers
@@ -91,7 +92,7 @@ def demo_command(
 
 
 def _tour_name(run: Run, conn: sa.Connection) -> str | None:
-    sid = tour_subject(run)
+    sid = tour_subject(run, listed_by_demo(conn))
     return None if sid is None else first_identifiers(conn, [sid])[sid]
 
 
@@ -199,6 +200,8 @@ def print_summary(result: DemoResult, conn: sa.Connection, scs: str = "scs") -> 
         _print_policy(r.outcome)
     if result.tour is not None:
         _print_due_process(result.tour)
+    if result.realtime is not None:
+        _print_realtime(result.realtime)
     _print_tour(run, conn, result.tour, scs)
 
 
@@ -253,6 +256,26 @@ def _print_due_process(tour: Tour) -> None:
         respond = (n.get("contest") or {}).get("respond_by")
         tail = f"; respond by {respond[:10]}" if respond else ""
         out.print(f"  {n['created_at'][:10]} {n['headline']}{tail}", soft_wrap=True)
+
+
+def _print_realtime(tour: RealTimeTour) -> None:
+    """A court listed a person; the airline's gate check answered differently at once."""
+    out.rule("Real time")
+    words = {True: "applies", False: "does not apply"}
+    if tour.already:
+        out.print(
+            f"{tour.record} (a court listing of {tour.subject}) was posted by an earlier demo on "
+            f"this store; the gate check says the flight ban {words[tour.after]}",
+            soft_wrap=True,
+        )
+        return
+    out.print(
+        f"the court posted {tour.record}, listing {tour.subject} (as `POST /v1/records` does); "
+        f"no evaluation run, a refresh of {tour.refreshed:,} subjects' rows; the airline's gate "
+        f"check: the flight ban {words[tour.before]} → [bold]{words[tour.after]}[/] "
+        f"{tour.seconds:.2f} s after the record was posted",
+        soft_wrap=True,
+    )
 
 
 def _print_tour(run: Run, conn: sa.Connection, tour: Tour | None, scs: str) -> None:

@@ -29,6 +29,7 @@ from socialcredit.policy.load import bundled_packs
 from socialcredit.settings import Settings
 from socialcredit.sharing.keys import create_key
 from socialcredit.simulate.population import CityConfig, build_city
+from socialcredit.simulate.realtime_tour import RealTimeTour, listed_by_demo, realtime_tour
 from socialcredit.simulate.records import SOURCES, generate_records
 from socialcredit.simulate.tour import Tour, due_process_tour
 from socialcredit.store.db import init_store
@@ -47,6 +48,7 @@ class DemoResult:
     reports: list[Report] = field(default_factory=list)
     run: Run | None = None
     tour: Tour | None = None  # the due-process tour of the person the tour follows
+    realtime: RealTimeTour | None = None  # a court listing reaching the gate check at once
 
 
 def write_city_files(config: CityConfig, folder: Path) -> dict[str, Path]:
@@ -116,16 +118,22 @@ def run_demo(
     as_of = datetime(config.until.year, config.until.month, config.until.day, tzinfo=UTC)
     result.run = run_evaluations(engine, settings, as_of=as_of, progress=say)
     step("evaluate")
-    person = tour_subject(result.run)
+    with engine.connect() as conn:
+        listed = listed_by_demo(conn)
+    person = tour_subject(result.run, listed)
     if person is not None:
         say("due process: an objection, an appeal, the notices")
         result.tour = due_process_tour(engine, person)
         step("due process")
+    say("real time: a court listing, refreshed, the gate check asked again")
+    result.realtime = realtime_tour(engine, settings, as_of, person)
+    step("real time")
     return result
 
 
-def tour_subject(run: Run) -> int | None:
-    """The person the tour follows: the first with a flight ban of their own (not collateral)."""
+def tour_subject(run: Run, skip: int | None = None) -> int | None:
+    """The person the tour follows: the first with a flight ban of their own (not collateral),
+    other than `skip` (whom the real-time tour listed)."""
     national = next((r.outcome for r in run.results if r.policy.name == "national"), None)
     if national is None:
         return None
@@ -135,7 +143,7 @@ def tour_subject(run: Run) -> int | None:
         for sid, cause, measure in zip(
             d["sid"].to_pylist(), d["cause_sid"].to_pylist(), d["measure"].to_pylist(), strict=True
         )
-        if measure == "flight_ban" and sid == cause
+        if measure == "flight_ban" and sid == cause and sid != skip
     ]
     return min(own) if own else None
 
