@@ -161,6 +161,14 @@ class Settings(BaseSettings):
         description="Seconds between the full current evaluations (re-bases) that `scs serve` "
         "runs beside its real-time refreshes; 0 turns them off.",
     )
+    rerank_interval: int = Field(
+        # One UPDATE per policy (outcomes/rerank.py): on the demo city well under a second, so
+        # a minute keeps percentiles within a minute of exact at a negligible cost.
+        default=60,
+        ge=0,
+        description="Seconds between the re-rankings of percentiles that `scs serve` runs after "
+        "real-time refreshes changed a score histogram; 0 turns them off.",
+    )
     sweep_interval: int = Field(
         default=300,
         ge=0,

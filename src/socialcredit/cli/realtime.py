@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import typer
 
 from socialcredit.cli.common import out, state
 from socialcredit.outcomes.refresh import CatchUp, catch_up
+from socialcredit.outcomes.rerank import rerank
 
 
-def refresh_command(ctx: typer.Context) -> None:
+def refresh_command(
+    ctx: typer.Context,
+    rerank_percentiles: Annotated[
+        bool,
+        typer.Option(
+            "--rerank",
+            help="Also re-rank every refreshed evaluation's percentiles (exact afterwards).",
+        ),
+    ] = False,
+) -> None:
     """Refresh the current evaluations in place with what the log gained since (the real-time
     refresh `scs serve` runs after each write); prints what it refreshed."""
     s = state(ctx)
@@ -20,8 +31,11 @@ def refresh_command(ctx: typer.Context) -> None:
     seconds = time.perf_counter() - clock
     if done is None:
         out.print("every current evaluation already reflects the whole log; nothing to refresh")
-        return
-    print_catch_up(done, seconds)
+    else:
+        print_catch_up(done, seconds)
+    if rerank_percentiles:
+        for r in rerank(engine):
+            out.print(f"{r.policy}: evaluation {r.evaluation_id} re-ranked: {r.rows:,} percentiles")
 
 
 def print_catch_up(done: CatchUp, seconds: float) -> None:

@@ -4,7 +4,8 @@
 overrides, registry imports: any request that changes the store); one thread runs
 `outcomes.refresh.catch_up`, one refresh at a time, and a burst of nudges during a refresh makes
 one more refresh after it, not one each. Every `SCS_REBASE_INTERVAL` seconds it runs a full
-current evaluation instead (the re-base: percentiles and time-only drift, docs/realtime.md).
+current evaluation instead (the re-base: time-only drift, docs/realtime.md), and every
+`SCS_RERANK_INTERVAL` seconds after a refresh it re-ranks the percentiles (`outcomes.rerank`).
 After each, `on_change` is told (the gate index's `poke`), so the gate answers at once.
 """
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from socialcredit.outcomes.live_data import LiveData
 from socialcredit.outcomes.refresh import CatchUp, catch_up
+from socialcredit.outcomes.rerank import rerank
 from socialcredit.outcomes.runs import run_evaluations
 from socialcredit.settings import Settings
 
@@ -43,6 +45,7 @@ class Refresher:
         self._thread = threading.Thread(target=self._run, name="scs-refresher", daemon=True)
         interval = settings.rebase_interval
         self._next_rebase = time.monotonic() + interval if interval > 0 else None
+        self._next_rerank: float | None = None  # set by a refresh that changed something
 
     def start(self) -> None:
         self._thread.start()
@@ -58,15 +61,16 @@ class Refresher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = None
-            if self._next_rebase is not None:
-                wait = max(0.0, self._next_rebase - time.monotonic())
+            due = [t for t in (self._next_rebase, self._next_rerank) if t is not None]
+            wait = max(0.0, min(due) - time.monotonic()) if due else None
             self._wake.wait(wait)
             if self._stop.is_set():
                 return
             self._wake.clear()
             if self._next_rebase is not None and time.monotonic() >= self._next_rebase:
                 self._rebase()
+            elif self._next_rerank is not None and time.monotonic() >= self._next_rerank:
+                self._rerank()
             else:
                 self._catch_up()
 
@@ -81,6 +85,15 @@ class Refresher:
         if found is not None:
             self.last = found
             self.on_change()
+            if self.settings.rerank_interval > 0 and self._next_rerank is None:
+                self._next_rerank = time.monotonic() + self.settings.rerank_interval
+
+    def _rerank(self) -> None:
+        self._next_rerank = None
+        try:
+            rerank(self.engine)
+        except Exception:  # the store is busy or down: the next refresh schedules another
+            log.exception("re-ranking the percentiles failed; the next refresh retries it")
 
     def _rebase(self) -> None:
         interval = self.settings.rebase_interval
@@ -91,5 +104,6 @@ class Refresher:
             log.exception("the scheduled re-base failed; it runs again in %s s", interval)
         finally:
             self._next_rebase = time.monotonic() + interval
+            self._next_rerank = None  # a full run's percentiles are exact
         self.on_change()
         self._catch_up()  # what was written while it ran

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from socialcredit.ingest.batch import ingest_batch
 from socialcredit.outcomes.gate import GateIndex
 from socialcredit.outcomes.refresh import catch_up
+from socialcredit.outcomes.rerank import rerank
 from socialcredit.settings import Settings
 from socialcredit.store.evaluations import latest_evaluation
 from socialcredit.store.registry import first_identifiers
@@ -76,6 +77,7 @@ def realtime_tour(
     gate.poke()
     after = _applies(gate, identifier)
     seconds = time.perf_counter() - started
+    rerank(engine)  # the untouched subjects' percentiles, as `scs serve` does within a minute
     refreshed = sum(r.subjects for r in done.refreshed) if done else 0
     return RealTimeTour(
         identifier, f"{SOURCE}/{RECORD_ID}", before, after, seconds, refreshed, stored is not None
