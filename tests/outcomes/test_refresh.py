@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
+import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -16,12 +17,15 @@ from socialcredit.api.app import start_refresher
 from socialcredit.ingest.batch import ingest_batch
 from socialcredit.outcomes.live_data import LiveData
 from socialcredit.outcomes.refresh import catch_up
+from socialcredit.rights.retention import PURGED
 from socialcredit.settings import Settings
-from socialcredit.store.db import create_engine
+from socialcredit.store.db import STORE_LOCK, create_engine, writing
 from socialcredit.store.evaluations import latest_evaluation
 from socialcredit.store.positions import log_position
 from socialcredit.store.registry import find_subject
-from socialcredit.store.schema import notices, refreshes
+from socialcredit.store.schema import notices, record_status, records, refreshes
+from socialcredit.store.snapshot import load_records
+from socialcredit.timeutil import now
 from tests.api.conftest import build_village, mint_keys, scs
 from tests.outcomes.compare import compare
 
@@ -129,4 +133,39 @@ def test_the_gate_flips_after_post_records_in_a_served_app(village: Settings) ->
                 assert latest_evaluation(conn, "national").id == serving
     finally:
         refresher.stop()
+        engine.dispose()
+
+
+def test_the_live_data_holds_the_log_and_forgets_purged_values(village: Settings) -> None:
+    """The record log kept in the engine grows by id with the store, gives a refresh the same
+    records the store holds, and clears a value when the status log says it was purged."""
+    engine = create_engine(village)
+    cache = LiveData(village)
+    try:
+        with engine.connect() as conn:
+            cache.advance(conn, log_position(conn))
+            mother = find_subject(conn, MOTHER).id
+        late = {**LISTING, "record_id": "b-rt-1", "type": "finance.payment.late", "value": 30}
+        assert ingest_batch(engine, "bank", [late]).accepted == 1
+        with engine.connect() as conn:
+            cache.advance(conn, log_position(conn))
+            stored = load_records(conn, [mother])
+        held = cache.with_records([mother]).inputs.records
+        assert held.equals(stored)
+        assert 30.0 in held["value"].to_pylist()
+        rid = held.filter(pc.equal(held["record_id"], "b-rt-1"))["rid"][0].as_py()
+        with writing(engine, STORE_LOCK) as conn:  # what the retention sweep writes
+            conn.execute(records.update().where(records.c.id == rid).values(value=None))
+            conn.execute(
+                record_status.insert().values(
+                    record_pk=rid, status=PURGED, changed_at=now(), reason="test", actor="test"
+                )
+            )
+        with engine.connect() as conn:
+            cache.advance(conn, log_position(conn))
+            stored = load_records(conn, [mother])
+        held = cache.with_records([mother]).inputs.records
+        assert held.equals(stored)
+        assert 30.0 not in held["value"].to_pylist()
+    finally:
         engine.dispose()

@@ -3,8 +3,12 @@
 A refresh must not read the whole store. `LiveData` holds the registry (subjects,
 relationships, sources, the record status log, the reviewers' overrides) as engine inputs,
 registered with DuckDB once; each refresh appends the rows with ids past the position it holds
-(`store.positions`: ids commit in order), and re-registers only the tables that grew. Records
-are not held: each refresh loads only those of the subjects it evaluates.
+(`store.positions`: ids commit in order), and re-registers only the tables that grew. It holds
+the whole record log too, in DuckDB beside them (`EngineData.hold_log`), read once and then
+appended by id the same way, so that a refresh reads no records from the store: it picks the
+records of the subjects it evaluates in the engine (`with_records`). A record the store purges
+(retention: its value cleared, a `purged` row in the status log) has its value cleared here
+when that status row arrives.
 
 One `LiveData` serves one store in one process (the service's refresher, the stream worker, a
 CLI call); processes keep their own and agree through the store.
@@ -16,9 +20,11 @@ import dataclasses
 import threading
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from socialcredit.engine import EngineData
+from socialcredit.rights.retention import PURGED
 from socialcredit.settings import Settings
 from socialcredit.store.positions import LogPosition
 from socialcredit.store.snapshot import load_records, load_registry_between
@@ -47,10 +53,14 @@ class LiveData:
                 threads=self.settings.duckdb_threads,
                 memory_limit=self.settings.duckdb_memory_limit,
             )
+            self.data.hold_log(load_records(conn, upto=upto.records))
             self.position, self.sources_changed = upto, False
             return self.data
         old = self.data.inputs
         new = load_registry_between(conn, held, upto)
+        self.data.append_log(load_records(conn, upto=upto.records, after=held.records))
+        purged = new.status.filter(pc.equal(new.status["status"], PURGED))
+        self.data.blank_log_values(purged["rid"].to_pylist())
         grown: dict[str, pa.Table] = {}
         for name in GROWING:
             rows = getattr(new, name)
@@ -64,10 +74,11 @@ class LiveData:
         self.position = upto
         return self.data
 
-    def with_records(self, conn: sa.Connection, subjects: list[int], upto: int) -> EngineData:
-        """The engine data with the records of `subjects` (ids up to `upto`) swapped in."""
+    def with_records(self, subjects: list[int]) -> EngineData:
+        """The engine data with the held log's records of `subjects` swapped in (those of
+        the log up to the position held)."""
         assert self.data is not None
-        self.data.replace_records(load_records(conn, subjects, upto=upto))
+        self.data.records_of(subjects)
         return self.data
 
 

@@ -252,8 +252,8 @@ def _refresh(
         return _moved(
             engine, stored, evaluation, position, instant, new_records, len(changed), started
         )
-    with clock.stage("records"), engine.connect() as conn:
-        data = cache.with_records(conn, needed.tolist(), position.records)
+    with clock.stage("records"):
+        data = cache.with_records(needed.tolist())
     with clock.stage("evaluate"):
         # Percentiles are patched below with the distribution this refresh makes (no
         # condition reads a percentile, so nothing else depends on them).
