@@ -14,17 +14,20 @@ from fastapi.testclient import TestClient
 
 from socialcredit.api import create_app
 from socialcredit.api.app import start_refresher
+from socialcredit.engine import EngineData, evaluate
 from socialcredit.ingest.batch import ingest_batch
 from socialcredit.outcomes.live_data import LiveData
 from socialcredit.outcomes.refresh import catch_up
+from socialcredit.rights.changes import NoticeRow, add_factors
 from socialcredit.rights.retention import PURGED
 from socialcredit.settings import Settings
 from socialcredit.store.db import STORE_LOCK, create_engine, writing
 from socialcredit.store.evaluations import latest_evaluation
+from socialcredit.store.policies import latest_policies
 from socialcredit.store.positions import log_position
 from socialcredit.store.registry import find_subject
 from socialcredit.store.schema import notices, record_status, records, refreshes
-from socialcredit.store.snapshot import load_records
+from socialcredit.store.snapshot import load_inputs, load_records
 from socialcredit.timeutil import now
 from tests.api.conftest import build_village, mint_keys, scs
 from tests.outcomes.compare import compare
@@ -167,5 +170,54 @@ def test_the_live_data_holds_the_log_and_forgets_purged_values(village: Settings
         held = cache.with_records([mother]).inputs.records
         assert held.equals(stored)
         assert 30.0 not in held["value"].to_pylist()
+    finally:
+        engine.dispose()
+
+
+def test_a_refresh_gives_its_notices_the_factors_of_an_explained_evaluation(
+    village: Settings,
+) -> None:
+    """The refresh's own evaluation is explained, and its adverse notices take their factors
+    from it: the same factors a second, explained evaluation of each subject gives (the way a
+    full run makes them, `rights.changes.add_factors`)."""
+    engine = create_engine(village)
+    try:
+        defaults = [
+            {
+                "record_id": f"b-rt-d{i}",
+                "subject": MOTHER,
+                "type": "finance.loan.default",
+                "occurred_at": "2026-05-0" + str(i + 1),
+                "value": 50_000,
+            }
+            for i in range(3)
+        ]
+        assert ingest_batch(engine, "bank", defaults).accepted == 3
+        done = catch_up(engine, village, data_cache=LiveData(village))
+        assert done is not None and any(r.policy == "sesame" for r in done.refreshed)
+        with engine.connect() as conn:
+            evaluation = latest_evaluation(conn, "sesame")
+            made = conn.execute(
+                sa.select(notices.c.subject_id, notices.c.kind, notices.c.topic, notices.c.body)
+                .where(notices.c.evaluation_id == evaluation.id, notices.c.adverse)
+                .order_by(notices.c.id)
+            ).all()
+            policy = latest_policies(conn, ["sesame"])[0].policy
+            data = EngineData(load_inputs(conn))
+        assert made and any(row.body["factors"] for row in made)
+        for row in made:
+            outcome = evaluate(
+                data,
+                policy,
+                evaluation.as_of,
+                evaluation.known_at,
+                subjects=[row.subject_id],
+                distribution=evaluation.distribution,
+            )
+            own = row.kind in ("measure_applied", "list_entered", "tier_changed")
+            factor = row.subject_id if own and not row.body.get("collateral") else None
+            expected = [NoticeRow(row.subject_id, row.kind, row.topic, True, factor)]
+            add_factors(data, outcome, expected)  # no contributions: a second evaluation
+            assert row.body["factors"] == expected[0].body["factors"], row
     finally:
         engine.dispose()

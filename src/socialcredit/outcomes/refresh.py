@@ -256,7 +256,9 @@ def _refresh(
         data = cache.with_records(needed.tolist())
     with clock.stage("evaluate"):
         # Percentiles are patched below with the distribution this refresh makes (no
-        # condition reads a percentile, so nothing else depends on them).
+        # condition reads a percentile, so nothing else depends on them). Explained, so that
+        # the notices take their factors from it (`rights.changes.add_factors`) instead of
+        # evaluating the subjects that get one again.
         outcome = evaluate(
             data,
             policy,
@@ -264,6 +266,7 @@ def _refresh(
             instant,
             subjects=affected.tolist(),
             distribution=evaluation.distribution,
+            explain=policy.scores,
         )
     with clock.stage("compare"), engine.connect() as conn:
         old = _Old.read(conn, evaluation.id, affected)
