@@ -17,7 +17,7 @@ from socialcredit.api.app import start_refresher
 from socialcredit.engine import EngineData, evaluate
 from socialcredit.ingest.batch import ingest_batch
 from socialcredit.outcomes.live_data import LiveData
-from socialcredit.outcomes.refresh import catch_up
+from socialcredit.outcomes.refresh import Refreshed, catch_up
 from socialcredit.rights.changes import NoticeRow, add_factors
 from socialcredit.rights.retention import PURGED
 from socialcredit.settings import Settings
@@ -26,7 +26,7 @@ from socialcredit.store.evaluations import latest_evaluation
 from socialcredit.store.policies import latest_policies
 from socialcredit.store.positions import log_position
 from socialcredit.store.registry import find_subject
-from socialcredit.store.schema import notices, record_status, records, refreshes
+from socialcredit.store.schema import decisions, notices, record_status, records, refreshes
 from socialcredit.store.snapshot import load_inputs, load_records
 from socialcredit.timeutil import now
 from tests.api.conftest import build_village, mint_keys, scs
@@ -219,5 +219,37 @@ def test_a_refresh_gives_its_notices_the_factors_of_an_explained_evaluation(
             expected = [NoticeRow(row.subject_id, row.kind, row.topic, True, factor)]
             add_factors(data, outcome, expected)  # no contributions: a second evaluation
             assert row.body["factors"] == expected[0].body["factors"], row
+    finally:
+        engine.dispose()
+
+
+def test_each_policy_is_committed_and_told_before_the_network_policy_runs(
+    village: Settings,
+) -> None:
+    """The policies without a network are refreshed first, each in its own transaction, and
+    `on_commit` is told after each commit: the court record's flight ban is in the store
+    (where the gate reads it) before sesame's network refresh starts."""
+    engine = create_engine(village)
+    told: list[tuple[str, bool]] = []
+
+    def committed(done: Refreshed) -> None:
+        with engine.connect() as conn:
+            national = latest_evaluation(conn, "national").id
+            banned = conn.execute(
+                sa.select(decisions.c.id).where(
+                    decisions.c.evaluation_id == national,
+                    decisions.c.measure == "flight_ban",
+                    decisions.c.subject_id == mother,
+                )
+            ).first()
+        told.append((done.policy, banned is not None))
+
+    try:
+        with engine.connect() as conn:
+            mother = find_subject(conn, MOTHER).id
+        assert ingest_batch(engine, "court", [LISTING]).accepted == 1
+        done = catch_up(engine, village, data_cache=LiveData(village), on_commit=committed)
+        assert done is not None
+        assert told == [("national", True), ("sesame", True)]
     finally:
         engine.dispose()

@@ -5,7 +5,8 @@ overrides, registry imports: any request that changes the store); one thread run
 `outcomes.refresh.catch_up`, one refresh at a time, and a burst of nudges during a refresh makes
 one more refresh after it, not one each. Every `SCS_REBASE_INTERVAL` seconds it runs a full
 current evaluation instead (the re-base: percentiles and time-only drift, docs/realtime.md).
-After each, `on_change` is told (the gate index's `poke`), so the gate answers at once.
+After each policy's refresh commits (the cheap policies first, see `catch_up`), and after each
+re-base, `on_change` is told (the gate index's `poke`), so the gate answers at once.
 """
 
 from __future__ import annotations
@@ -72,7 +73,12 @@ class Refresher:
 
     def _catch_up(self) -> None:
         try:
-            found = catch_up(self.engine, self.settings, data_cache=self.cache)
+            found = catch_up(
+                self.engine,
+                self.settings,
+                data_cache=self.cache,
+                on_commit=lambda _: self.on_change(),  # each policy's rows reach the gate at once
+            )
         except Exception:  # the service outlives a failed refresh; the next nudge retries
             log.exception("the refresh failed; the next write or the re-base retries it")
             return
