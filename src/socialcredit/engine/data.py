@@ -291,6 +291,10 @@ class EngineData(Registered):
     _types: list[str] | None = field(default=None, init=False)
     _supersessions: ibis.Table | bool | None = field(default=None, init=False)
     _edge_versions: bool | None = field(default=None, init=False)
+    _tables: dict[str, ibis.Table] = field(default_factory=dict, init=False)
+    # The in-memory network edges of past evaluations, by what they were built from
+    # (`engine.network.graph_key`); a few entries at most.
+    graph_memo: dict[Any, Any] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         options: dict[str, Any] = {}
@@ -322,7 +326,14 @@ class EngineData(Registered):
         return "duckdb"
 
     def table(self, name: str) -> ibis.Table:
-        return self.con.table(name)
+        """The engine's table `name`, looked up once: Ibis asks DuckDB for its schema on each
+        lookup (about a millisecond, some forty times per evaluation). The tables keep their
+        names and schemas when their rows are swapped (`replace_inputs`, `replace_records`),
+        so the expression stays valid."""
+        found = self._tables.get(name)
+        if found is None:
+            found = self._tables[name] = self.con.table(name)
+        return found
 
     def cache(self, table: ibis.Table) -> ibis.Table:
         """Materialize a stage that later ones read more than once, as a temporary table that
