@@ -20,6 +20,7 @@ import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.atomic import ROW_GROUP
 from socialcredit.engine.overrides import OVERRIDES
@@ -407,6 +408,9 @@ class EngineData(Registered):
         name = "_records_inputs" if "records" in self.extra else "records"
         self.con.create_table(name, obj=self.inputs.records, temp=True, overwrite=True)
         self._types = None
+        if "records" not in self.extra:  # the types are those in hand: no query for them
+            types = pc.unique(self.inputs.records["type"]).drop_null()
+            self._types = sorted(types.to_pylist())
 
     def hold_log(self, records: pa.Table) -> None:
         """Keep `records` (a whole record log, RECORDS schema) in the engine beside the
