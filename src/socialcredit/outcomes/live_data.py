@@ -8,7 +8,9 @@ the whole record log too, in DuckDB beside them (`EngineData.hold_log`), read on
 appended by id the same way, so that a refresh reads no records from the store: it picks the
 records of the subjects it evaluates in the engine (`with_records`). A record the store purges
 (retention: its value cleared, a `purged` row in the status log) has its value cleared here
-when that status row arrives.
+when that status row arrives. A one-off caller (`scs refresh`) does not hold the log
+(`hold_log=False`): reading it whole would cost more than the one refresh it serves, which
+then reads its subjects' records from the store.
 
 One `LiveData` serves one store in one process (the service's refresher, the stream worker, a
 CLI call); processes keep their own and agree through the store.
@@ -35,8 +37,9 @@ GROWING = ("subjects", "relationships", "status", "overrides")
 class LiveData:
     """The registry of one store as engine data, current up to `position`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, hold_log: bool = True) -> None:
         self.settings = settings
+        self.hold_log = hold_log
         self.position: LogPosition | None = None
         self.data: EngineData | None = None
         self.sources_changed = False  # the last `advance` found other sources or reliabilities
@@ -53,14 +56,16 @@ class LiveData:
                 threads=self.settings.duckdb_threads,
                 memory_limit=self.settings.duckdb_memory_limit,
             )
-            self.data.hold_log(load_records(conn, upto=upto.records))
+            if self.hold_log:
+                self.data.hold_log(load_records(conn, upto=upto.records))
             self.position, self.sources_changed = upto, False
             return self.data
         old = self.data.inputs
         new = load_registry_between(conn, held, upto)
-        self.data.append_log(load_records(conn, upto=upto.records, after=held.records))
-        purged = new.status.filter(pc.equal(new.status["status"], PURGED))
-        self.data.blank_log_values(purged["rid"].to_pylist())
+        if self.hold_log:
+            self.data.append_log(load_records(conn, upto=upto.records, after=held.records))
+            purged = new.status.filter(pc.equal(new.status["status"], PURGED))
+            self.data.blank_log_values(purged["rid"].to_pylist())
         grown: dict[str, pa.Table] = {}
         for name in GROWING:
             rows = getattr(new, name)
@@ -74,11 +79,14 @@ class LiveData:
         self.position = upto
         return self.data
 
-    def with_records(self, subjects: list[int]) -> EngineData:
-        """The engine data with the held log's records of `subjects` swapped in (those of
-        the log up to the position held)."""
-        assert self.data is not None
-        self.data.records_of(subjects)
+    def with_records(self, conn: sa.Connection, subjects: list[int]) -> EngineData:
+        """The engine data with the records of `subjects` (those of the log up to the
+        position held) swapped in: from the log held, else read from `conn`."""
+        assert self.data is not None and self.position is not None
+        if self.hold_log:
+            self.data.records_of(subjects)
+        else:
+            self.data.replace_records(load_records(conn, subjects, upto=self.position.records))
         return self.data
 
 

@@ -110,7 +110,8 @@ def catch_up(
     None when each already stands there (a second call with nothing new does nothing).
 
     data_cache: the registry kept in the engine between calls (`outcomes.live_data.LiveData`);
-                without one, the registry is read whole (slow on a large store).
+                without one, the registry is read whole (slow on a large store), and the
+                records of the affected subjects from the store.
     on_commit:  told after each evaluation's refresh commits (the gate index's `poke`): the
                 policies are refreshed one by one, each in its own transaction, those without
                 a network category first (they are the cheap ones), so that a court record
@@ -120,7 +121,7 @@ def catch_up(
     force, or when the sources' reliabilities changed, gets a full current run instead
     (`CatchUp.rebased`).
     """
-    cache = data_cache or LiveData(settings)
+    cache = data_cache or LiveData(settings, hold_log=False)  # one call: read what it needs
     with cache.lock:
         result: CatchUp | None = None
         for _ in range(ATTEMPTS):
@@ -274,8 +275,8 @@ def _refresh(
         return _moved(
             engine, stored, evaluation, position, instant, new_records, len(changed), started
         )
-    with clock.stage("records"):
-        data = cache.with_records(needed.tolist())
+    with clock.stage("records"), engine.connect() as conn:
+        data = cache.with_records(conn, needed.tolist())
     with clock.stage("evaluate"):
         # Percentiles are patched below with the distribution this refresh makes (no
         # condition reads a percentile, so nothing else depends on them). Explained, so that
