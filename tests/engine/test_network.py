@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from pathlib import Path
 
 import ibis
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from socialcredit.engine import EngineData, evaluate, network_blocks
+from socialcredit.engine import EngineData, evaluate, network, network_blocks
 from socialcredit.engine.data import Inputs, _bytes
 from tests.engine.world import T0, World, day, policy, rows
 
@@ -257,3 +258,41 @@ def test_blocks_sum_the_edges_between_two_subjects_once(edges: list[tuple[int, i
     for one, other, weight in zip(s.tolist(), j.tolist(), aq.tolist(), strict=True):
         assert weight == (0 if (one, other) in seen else expected[(one, other)])
         seen.add((one, other))
+
+
+def test_the_kept_graph_is_the_one_a_fresh_evaluation_builds() -> None:
+    """The in-memory network edges an evaluation keeps (`network.remembered_graph`) serve a
+    later evaluation of the same data only when the graph is the same: an edge that ends, one
+    that starts, one recorded after `known_at` and a person who comes of age between two
+    instants each give a new graph, and every outcome equals a fresh data's."""
+    w = World()
+    w.people(1, 2, 3, 4)
+    w.subject(5, born=T0.year - 18)  # comes of age with the year
+    for sid in (2, 3, 4, 5):
+        w.record(sid, "civic.good", day(-400))
+    w.edge(1, 2, "contact", valid_to=day(-5))
+    w.edge(1, 3, "contact", valid_from=day(-3))
+    w.edge(1, 4, "spouse", recorded=day(-2))
+    w.edge(1, 5, "contact")
+    aged = policy(NET.replace("HOPS", "2").replace("[person]", "[person]\nmin_age: 18"))
+    data = EngineData(w.inputs())
+    instants = [
+        (day(-400), None),
+        (day(-6), day(-6)),
+        (day(-5), day(-5)),
+        (day(-4), day(-4)),
+        (day(-3), day(-3)),
+        (day(-2), day(-3)),
+        (day(-2), day(-2)),
+        (day(-1), None),
+        (day(1), None),  # 5 comes of age (aged)
+    ]
+    for p in (net(2), aged):
+        for as_of, known_at in instants:
+            kept = evaluate(data, p, as_of, known_at, subjects=[1, 2, 5], explain=True)
+            fresh = evaluate(EngineData(w.inputs()), p, as_of, known_at, subjects=[1, 2, 5])
+            assert kept.scores.equals(fresh.scores), (p.min_age, as_of, known_at)
+    assert 1 < len(data.graph_memo) <= network.MEMO_SIZE
+    before = [(key, id(held)) for key, held in data.graph_memo.items()]
+    evaluate(data, aged, day(1) + timedelta(hours=1), None, subjects=[1])  # the same graph
+    assert [(key, id(held)) for key, held in data.graph_memo.items()] == before

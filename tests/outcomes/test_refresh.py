@@ -7,22 +7,37 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
+import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from socialcredit.api import create_app
 from socialcredit.api.app import start_refresher
+from socialcredit.engine import EngineData, evaluate
 from socialcredit.ingest.batch import ingest_batch
 from socialcredit.outcomes.live_data import LiveData
-from socialcredit.outcomes.refresh import catch_up
+from socialcredit.outcomes.refresh import Refreshed, catch_up
+from socialcredit.rights.changes import NoticeRow, add_factors
 from socialcredit.rights.reports import explain_subject, report_document
+from socialcredit.rights.retention import PURGED
 from socialcredit.settings import Settings
-from socialcredit.store.db import create_engine
+from socialcredit.store.db import STORE_LOCK, create_engine, writing
 from socialcredit.store.evaluations import latest_evaluation, subject_instant
+from socialcredit.store.policies import latest_policies
 from socialcredit.store.positions import log_position
 from socialcredit.store.registry import find_subject
-from socialcredit.store.schema import decisions, identifiers, notices, outcome_scores, refreshes
+from socialcredit.store.schema import (
+    decisions,
+    identifiers,
+    notices,
+    outcome_scores,
+    record_status,
+    records,
+    refreshes,
+)
+from socialcredit.store.snapshot import load_inputs, load_records
+from socialcredit.timeutil import now
 from tests.api.conftest import build_village, mint_keys, scs
 from tests.outcomes.compare import compare
 
@@ -130,6 +145,125 @@ def test_the_gate_flips_after_post_records_in_a_served_app(village: Settings) ->
                 assert latest_evaluation(conn, "national").id == serving
     finally:
         refresher.stop()
+        engine.dispose()
+
+
+def test_the_live_data_holds_the_log_and_forgets_purged_values(village: Settings) -> None:
+    """The record log kept in the engine grows by id with the store, gives a refresh the same
+    records the store holds, and clears a value when the status log says it was purged."""
+    engine = create_engine(village)
+    cache = LiveData(village)
+    try:
+        with engine.connect() as conn:
+            cache.advance(conn, log_position(conn))
+            mother = find_subject(conn, MOTHER).id
+        late = {**LISTING, "record_id": "b-rt-1", "type": "finance.payment.late", "value": 30}
+        assert ingest_batch(engine, "bank", [late]).accepted == 1
+        with engine.connect() as conn:
+            cache.advance(conn, log_position(conn))
+            stored = load_records(conn, [mother])
+            held = cache.with_records(conn, [mother]).inputs.records
+            reader = LiveData(village, hold_log=False)  # a one-off call's: read from the store
+            reader.advance(conn, log_position(conn))
+            assert reader.with_records(conn, [mother]).inputs.records.equals(stored)
+        assert held.equals(stored)
+        assert 30.0 in held["value"].to_pylist()
+        rid = held.filter(pc.equal(held["record_id"], "b-rt-1"))["rid"][0].as_py()
+        with writing(engine, STORE_LOCK) as conn:  # what the retention sweep writes
+            conn.execute(records.update().where(records.c.id == rid).values(value=None))
+            conn.execute(
+                record_status.insert().values(
+                    record_pk=rid, status=PURGED, changed_at=now(), reason="test", actor="test"
+                )
+            )
+        with engine.connect() as conn:
+            cache.advance(conn, log_position(conn))
+            stored = load_records(conn, [mother])
+            held = cache.with_records(conn, [mother]).inputs.records
+        assert held.equals(stored)
+        assert 30.0 not in held["value"].to_pylist()
+    finally:
+        engine.dispose()
+
+
+def test_a_refresh_gives_its_notices_the_factors_of_an_explained_evaluation(
+    village: Settings,
+) -> None:
+    """The refresh's own evaluation is explained, and its adverse notices take their factors
+    from it: the same factors a second, explained evaluation of each subject gives (the way a
+    full run makes them, `rights.changes.add_factors`)."""
+    engine = create_engine(village)
+    try:
+        defaults = [
+            {
+                "record_id": f"b-rt-d{i}",
+                "subject": MOTHER,
+                "type": "finance.loan.default",
+                "occurred_at": "2026-05-0" + str(i + 1),
+                "value": 50_000,
+            }
+            for i in range(3)
+        ]
+        assert ingest_batch(engine, "bank", defaults).accepted == 3
+        done = catch_up(engine, village, data_cache=LiveData(village))
+        assert done is not None and any(r.policy == "sesame" for r in done.refreshed)
+        with engine.connect() as conn:
+            evaluation = latest_evaluation(conn, "sesame")
+            made = conn.execute(
+                sa.select(notices.c.subject_id, notices.c.kind, notices.c.topic, notices.c.body)
+                .where(notices.c.evaluation_id == evaluation.id, notices.c.adverse)
+                .order_by(notices.c.id)
+            ).all()
+            policy = latest_policies(conn, ["sesame"])[0].policy
+            data = EngineData(load_inputs(conn))
+        assert made and any(row.body["factors"] for row in made)
+        for row in made:
+            outcome = evaluate(
+                data,
+                policy,
+                evaluation.as_of,
+                evaluation.known_at,
+                subjects=[row.subject_id],
+                distribution=evaluation.distribution,
+            )
+            own = row.kind in ("measure_applied", "list_entered", "tier_changed")
+            factor = row.subject_id if own and not row.body.get("collateral") else None
+            expected = [NoticeRow(row.subject_id, row.kind, row.topic, True, factor)]
+            add_factors(data, outcome, expected)  # no contributions: a second evaluation
+            assert row.body["factors"] == expected[0].body["factors"], row
+    finally:
+        engine.dispose()
+
+
+def test_each_policy_is_committed_and_told_before_the_network_policy_runs(
+    village: Settings,
+) -> None:
+    """The policies without a network are refreshed first, each in its own transaction, and
+    `on_commit` is told after each commit: the court record's flight ban is in the store
+    (where the gate reads it) before sesame's network refresh starts."""
+    engine = create_engine(village)
+    told: list[tuple[str, bool]] = []
+
+    def committed(done: Refreshed) -> None:
+        with engine.connect() as conn:
+            national = latest_evaluation(conn, "national").id
+            banned = conn.execute(
+                sa.select(decisions.c.id).where(
+                    decisions.c.evaluation_id == national,
+                    decisions.c.measure == "flight_ban",
+                    decisions.c.subject_id == mother,
+                )
+            ).first()
+        told.append((done.policy, banned is not None))
+
+    try:
+        with engine.connect() as conn:
+            mother = find_subject(conn, MOTHER).id
+        assert ingest_batch(engine, "court", [LISTING]).accepted == 1
+        done = catch_up(engine, village, data_cache=LiveData(village), on_commit=committed)
+        assert done is not None
+        assert told == [("national", True), ("sesame", True)]
+    finally:
         engine.dispose()
 
 

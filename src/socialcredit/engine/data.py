@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.atomic import ROW_GROUP
 from socialcredit.engine.overrides import OVERRIDES
@@ -70,6 +71,7 @@ SUPERSESSIONS = pa.schema(
 # DuckDB (0.83 s against 1.24 s, docs/scale.md), so SciPy is kept only for small graphs, where
 # it saves the join plans' fixed cost (tests, subset refreshes, explanations).
 SPARSE_EDGE_LIMIT = 1_000_000
+LOG = "_log"  # the whole record log held beside the inputs (`EngineData.hold_log`)
 
 SCHEMAS: dict[str, pa.Schema] = {
     "subjects": SUBJECTS,
@@ -290,6 +292,10 @@ class EngineData(Registered):
     _types: list[str] | None = field(default=None, init=False)
     _supersessions: ibis.Table | bool | None = field(default=None, init=False)
     _edge_versions: bool | None = field(default=None, init=False)
+    _tables: dict[str, ibis.Table] = field(default_factory=dict, init=False)
+    # The in-memory network edges of past evaluations, by what they were built from
+    # (`engine.network.graph_key`); a few entries at most.
+    graph_memo: dict[Any, Any] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         options: dict[str, Any] = {}
@@ -321,7 +327,14 @@ class EngineData(Registered):
         return "duckdb"
 
     def table(self, name: str) -> ibis.Table:
-        return self.con.table(name)
+        """The engine's table `name`, looked up once: Ibis asks DuckDB for its schema on each
+        lookup (about a millisecond, some forty times per evaluation). The tables keep their
+        names and schemas when their rows are swapped (`replace_inputs`, `replace_records`),
+        so the expression stays valid."""
+        found = self._tables.get(name)
+        if found is None:
+            found = self._tables[name] = self.con.table(name)
+        return found
 
     def cache(self, table: ibis.Table) -> ibis.Table:
         """Materialize a stage that later ones read more than once, as a temporary table that
@@ -395,3 +408,53 @@ class EngineData(Registered):
         name = "_records_inputs" if "records" in self.extra else "records"
         self.con.create_table(name, obj=self.inputs.records, temp=True, overwrite=True)
         self._types = None
+        if "records" not in self.extra:  # the types are those in hand: no query for them
+            types = pc.unique(self.inputs.records["type"]).drop_null()
+            self._types = sorted(types.to_pylist())
+
+    def hold_log(self, records: pa.Table) -> None:
+        """Keep `records` (a whole record log, RECORDS schema) in the engine beside the
+        inputs, as the table `_log`, from which `records_of` picks a subset evaluation's
+        records without reading the store (`outcomes.live_data`)."""
+        self.con.create_table(LOG, obj=records.cast(RECORDS), temp=True, overwrite=True)
+
+    def append_log(self, records: pa.Table) -> None:
+        """Append rows (with ids past those held) to the log held by `hold_log`."""
+        if not records.num_rows:
+            return
+        raw = self.con.con
+        raw.register("_log_rows", records.cast(RECORDS))
+        try:
+            raw.execute(f"INSERT INTO {LOG} SELECT * FROM _log_rows")  # noqa: S608 (our names)
+        finally:
+            raw.unregister("_log_rows")
+
+    def blank_log_values(self, rids: list[int]) -> None:
+        """Clear the `value` of these records in the held log (the store purged them: their
+        value is gone there too, and a purged record never counts)."""
+        if not rids:
+            return
+        raw = self.con.con
+        raw.register("_log_rids", pa.table({"rid": pa.array(rids, pa.int64())}))
+        try:
+            raw.execute(
+                f"UPDATE {LOG} SET value = NULL WHERE rid IN (SELECT rid FROM _log_rids)"  # noqa: S608
+            )
+        finally:
+            raw.unregister("_log_rids")
+
+    def records_of(self, subjects: Sequence[int]) -> None:
+        """Make the `records` table the held log's records of `subjects` (a semi-join in the
+        engine, in id order, as `store.snapshot.load_records` reads them from the store)."""
+        assert "records" not in self.extra, "a lake's records are not held"
+        raw = self.con.con
+        ids = pa.table({"sid": pa.array(sorted({int(s) for s in subjects}), pa.int64())})
+        raw.register("_wanted_sids", ids)
+        try:
+            picked = raw.sql(
+                f"SELECT l.* FROM {LOG} l SEMI JOIN _wanted_sids w ON l.sid = w.sid "  # noqa: S608
+                "ORDER BY l.rid"
+            ).to_arrow_table()
+        finally:
+            raw.unregister("_wanted_sids")
+        self.replace_records(picked)

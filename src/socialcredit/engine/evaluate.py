@@ -28,7 +28,7 @@ from socialcredit.atomic import AtomicFiles
 from socialcredit.engine import measures as measures_stage
 from socialcredit.engine.data import PlanData
 from socialcredit.engine.lists import memberships, record_atoms
-from socialcredit.engine.network import Graph, network_graph
+from socialcredit.engine.network import Graph, network_graph, remembered_graph
 from socialcredit.engine.outcome import Outcome
 from socialcredit.engine.overrides import lifted as lifted_by_overrides
 from socialcredit.engine.ranges import Range, per_range, subject_ranges, within
@@ -393,8 +393,12 @@ class _Plan:
         if self._graph is None:
             assert self.network is not None
             with self.clock.stage("network"):
-                self._graph = network_graph(
-                    self.data, self.network, self.inscope, self.at, self.ranges
+                network, inscope, at = self.network, self.inscope, self.at
+                self._graph = remembered_graph(
+                    self.data,
+                    self.policy,
+                    at,
+                    lambda: network_graph(self.data, network, inscope, at, self.ranges),
                 )
         return self._graph
 

@@ -26,12 +26,14 @@ on Spark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from socialcredit.engine.data import EngineData, PlanData
@@ -40,7 +42,8 @@ from socialcredit.engine.network_joins import SHARE, JoinGraph, pair_table
 from socialcredit.engine.ranges import Range
 from socialcredit.engine.scoring import FIXED
 from socialcredit.engine.views import Instant, live_edges
-from socialcredit.policy.schema import Network
+from socialcredit.policy.schema import Network, Policy
+from socialcredit.timeutil import from_us
 
 
 class Graph(Protocol):
@@ -69,6 +72,76 @@ def edge_table(data: PlanData, network: Network, scope: ibis.Table, at: Instant)
     kind_weight = ibis.cases(*[(e.kind == k, w) for k, w in network.relationships.items()])
     a = kind_weight * e.weight
     return e.select("src", "dst", aq=(a * FIXED + 0.5).floor().cast("int64"))
+
+
+MEMO_SIZE = 4  # graphs kept per engine data (one per network policy and instant class)
+
+
+def graph_key(data: PlanData, policy: Policy, at: Instant) -> tuple[Any, ...] | None:
+    """What the live network of `policy` at `at` is built from, as a key that two instants
+    share exactly when the graph is the same: the registry's subjects and relationships
+    tables (by identity: they are replaced, never changed in place), the policy's scope and
+    network, and, per condition an edge or subject is selected by, how many rows meet it.
+
+    Each condition selects a set that only grows (valid_from <= T, valid_to <= T,
+    recorded <= K, registered <= K) as the instant moves on, so two instants whose counts are
+    equal select the same rows (nested sets of equal size are equal); `min_age` reads T's
+    year. None when the data are not in memory (a lake's or Spark's: not kept)."""
+    if not isinstance(data, EngineData) or data.extra:
+        return None
+    assert policy.network_category is not None
+    network = policy.categories[policy.network_category].network
+    assert network is not None
+    e, s = data.inputs.relationships, data.inputs.subjects
+
+    def count(column: pa.ChunkedArray, bound: int) -> int:
+        return int(pc.sum(pc.less_equal(column, bound)).as_py() or 0)
+
+    counts: tuple[Any, ...] = (
+        count(e["valid_from_us"], at.as_of),
+        count(e["valid_to_us"], at.as_of),
+        None if at.known_at is None else count(e["recorded_us"], at.known_at),
+        None if at.known_at is None else count(s["registered_us"], at.known_at),
+        from_us(at.as_of).year if policy.min_age is not None else None,
+    )
+    spec = (
+        tuple(policy.subjects),
+        policy.region,
+        policy.min_age,
+        tuple(sorted(network.relationships.items())),
+    )
+    return (id(e), id(s), spec, counts)
+
+
+def remembered_graph(
+    data: PlanData,
+    policy: Policy,
+    at: Instant,
+    build: Callable[[], SparseGraph | JoinGraph | BlockGraph],
+) -> SparseGraph | JoinGraph | BlockGraph:
+    """`build()`, or a graph over the in-memory edges an earlier evaluation of the same data
+    built for the same key (`graph_key`): a refresh's dependency rule and its evaluation,
+    and the next refreshes until the relationships change, share one. Only SciPy's edges are
+    kept (numpy arrays; the blocks and joins live in the engine's cached tables)."""
+    key = graph_key(data, policy, at)
+    if key is None:
+        return build()
+    assert isinstance(data, EngineData) and policy.network_category is not None
+    network = policy.categories[policy.network_category].network
+    assert network is not None
+    memo = data.graph_memo
+    held = memo.get(key)
+    if held is not None:
+        relationships, subjects, edges = held
+        # The memo holds the tables, so their ids are not reused while the key is held.
+        if relationships is data.inputs.relationships and subjects is data.inputs.subjects:
+            return SparseGraph(network, edges)
+    graph = build()
+    if isinstance(graph, SparseGraph):
+        while len(memo) >= MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+        memo[key] = (data.inputs.relationships, data.inputs.subjects, graph.edges)
+    return graph
 
 
 def network_graph(

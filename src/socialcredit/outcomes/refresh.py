@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,23 +102,32 @@ class _Clock:
 
 
 def catch_up(
-    engine: sa.Engine, settings: Settings, *, data_cache: LiveData | None = None
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    data_cache: LiveData | None = None,
+    on_commit: Callable[[Refreshed], None] | None = None,
 ) -> CatchUp | None:
     """Bring every current evaluation of the policies in force up to the end of the log;
     None when each already stands there (a second call with nothing new does nothing).
 
     data_cache: the registry kept in the engine between calls (`outcomes.live_data.LiveData`);
-                without one, the registry is read whole (slow on a large store).
+                without one, the registry is read whole (slow on a large store), and the
+                records of the affected subjects from the store.
+    on_commit:  told after each evaluation's refresh commits (the gate index's `poke`): the
+                policies are refreshed one by one, each in its own transaction, those without
+                a network category first (they are the cheap ones), so that a court record
+                reaches the flight ban without waiting for a network policy's refresh.
 
     An evaluation stored before log positions existed, or of a policy version no longer in
     force, or when the sources' reliabilities changed, gets a full current run instead
     (`CatchUp.rebased`).
     """
-    cache = data_cache or LiveData(settings)
+    cache = data_cache or LiveData(settings, hold_log=False)  # one call: read what it needs
     with cache.lock:
         result: CatchUp | None = None
         for _ in range(ATTEMPTS):
-            step = _catch_up_once(engine, settings, cache)
+            step = _catch_up_once(engine, settings, cache, on_commit)
             if step is None:
                 break
             if result is None:
@@ -132,7 +141,12 @@ def catch_up(
         return result
 
 
-def _catch_up_once(engine: sa.Engine, settings: Settings, cache: LiveData) -> CatchUp | None:
+def _catch_up_once(
+    engine: sa.Engine,
+    settings: Settings,
+    cache: LiveData,
+    on_commit: Callable[[Refreshed], None] | None,
+) -> CatchUp | None:
     clock = _Clock()
     with clock.stage("position"), snapshot(engine) as (conn, instant):
         position = log_position(conn)
@@ -156,16 +170,25 @@ def _catch_up_once(engine: sa.Engine, settings: Settings, cache: LiveData) -> Ca
         with clock.stage("rebase"):
             run_evaluations(engine, settings, names=rebase)
         result.rebased = rebase
-    for stored, evaluation in behind:
+    for stored, evaluation in sorted(behind, key=_cheap_first):
         if stored.name in rebase:
             continue
         assert evaluation.position is not None
         done = _refresh(engine, cache, stored, evaluation, position, instant)
         if done is not None:
             result.refreshed.append(done)
+            if on_commit is not None and done.subjects:
+                on_commit(done)
             for name, seconds in done.timings.items():
                 clock.timings[name] = clock.timings.get(name, 0.0) + seconds
     return result
+
+
+def _cheap_first(serving: tuple[StoredPolicy, Evaluation]) -> tuple[bool, str]:
+    """Policies without a network category before those with one (whose affected set is a
+    neighbourhood, and whose evaluation builds the graph), then by name."""
+    policy = serving[0].policy
+    return (policy.network_category is not None, policy.name)
 
 
 def _serving(conn: sa.Connection) -> list[tuple[StoredPolicy, Evaluation]]:
@@ -258,10 +281,12 @@ def _refresh(
             engine, stored, evaluation, position, instant, new_records, len(changed), started
         )
     with clock.stage("records"), engine.connect() as conn:
-        data = cache.with_records(conn, needed.tolist(), position.records)
+        data = cache.with_records(conn, needed.tolist())
     with clock.stage("evaluate"):
         # Percentiles are patched below with the distribution this refresh makes (no
-        # condition reads a percentile, so nothing else depends on them).
+        # condition reads a percentile, so nothing else depends on them). Explained, so that
+        # the notices take their factors from it (`rights.changes.add_factors`) instead of
+        # evaluating the subjects that get one again.
         outcome = evaluate(
             data,
             policy,
@@ -269,6 +294,7 @@ def _refresh(
             instant,
             subjects=affected.tolist(),
             distribution=evaluation.distribution,
+            explain=policy.scores,
         )
     with clock.stage("compare"), engine.connect() as conn:
         old = _Old.read(conn, evaluation.id, affected)

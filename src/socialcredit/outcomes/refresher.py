@@ -6,7 +6,8 @@ overrides, registry imports: any request that changes the store); one thread run
 one more refresh after it, not one each. Every `SCS_REBASE_INTERVAL` seconds it runs a full
 current evaluation instead (the re-base: time-only drift, docs/realtime.md), and every
 `SCS_RERANK_INTERVAL` seconds after a refresh it re-ranks the percentiles (`outcomes.rerank`).
-After each, `on_change` is told (the gate index's `poke`), so the gate answers at once.
+After each policy's refresh commits (the cheap policies first, see `catch_up`), and after each
+re-base, `on_change` is told (the gate index's `poke`), so the gate answers at once.
 """
 
 from __future__ import annotations
@@ -76,7 +77,12 @@ class Refresher:
 
     def _catch_up(self) -> None:
         try:
-            found = catch_up(self.engine, self.settings, data_cache=self.cache)
+            found = catch_up(
+                self.engine,
+                self.settings,
+                data_cache=self.cache,
+                on_commit=lambda _: self.on_change(),  # each policy's rows reach the gate at once
+            )
         except Exception:  # the service outlives a failed refresh; the next nudge retries
             log.exception("the refresh failed; the next write or the re-base retries it")
             return

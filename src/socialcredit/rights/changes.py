@@ -187,22 +187,29 @@ def tier_changes(policy: Policy, outcome: Outcome, previous: Previous) -> list[N
 
 def add_factors(data: PlanData, outcome: Outcome, rows: list[NoticeRow]) -> None:
     """The top factors that lowered the subject's score, for each adverse notice about its own
-    conduct, from one explained subset evaluation (the same numbers `scs explain` shows)."""
+    conduct, from one explained subset evaluation (the same numbers `scs explain` shows).
+
+    An outcome that was itself evaluated with `explain=True` (a subset evaluation: a refresh,
+    `outcomes.refresh`) already holds the contributions of every subject it has rows for, and
+    a notice is only about those: its factors come from it, without a second evaluation (the
+    factors read the contributions only, which are per record and the same bits either way)."""
     policy = outcome.policy
     wanted = sorted({r.factor_subject for r in rows if r.adverse and r.factor_subject})
     for row in rows:
         row.body["factors"] = []
     if not wanted or not policy.scores:
         return
-    explained = evaluate(
-        data,
-        policy,
-        outcome.as_of,
-        outcome.known_at,
-        subjects=wanted,
-        distribution=outcome.distribution,
-        explain=True,
-    )
+    explained = outcome
+    if outcome.contributions is None:
+        explained = evaluate(
+            data,
+            policy,
+            outcome.as_of,
+            outcome.known_at,
+            subjects=wanted,
+            distribution=outcome.distribution,
+            explain=True,
+        )
     factors = {
         sid: [
             {

@@ -137,10 +137,14 @@ def load_overrides(
 
 
 def load_records(
-    conn: sa.Connection, subject_ids: Sequence[int] | None = None, upto: int | None = None
+    conn: sa.Connection,
+    subject_ids: Sequence[int] | None = None,
+    upto: int | None = None,
+    after: int | None = None,
 ) -> pa.Table:
     """The record log (all of it, or the records of `subject_ids`; with `upto`, only the
-    records with ids up to it: the log as it stood at a position)."""
+    records with ids up to it: the log as it stood at a position; with `after`, only those
+    with ids past it: what keeps a copy of the log current, `outcomes.live_data`)."""
     d = conn.dialect
     query: sa.Select[Any] = sa.select(
         records.c.id,
@@ -152,7 +156,7 @@ def load_records(
         epoch_us(records.c.received_at, d),
         records.c.value,
     ).order_by(records.c.id)
-    query = _between(query, records.c.id, None, upto)
+    query = _between(query, records.c.id, after, upto)
     if subject_ids is None:
         return read_arrow(conn, query, RECORDS)
     ids = sorted({int(i) for i in subject_ids})
