@@ -49,7 +49,7 @@ from socialcredit.policy.schema import Policy
 from socialcredit.timeutil import to_us
 
 
-class _Clock:
+class StageClock:
     """Seconds per stage, and the process's peak resident memory (bytes) at the end of each."""
 
     def __init__(self) -> None:
@@ -187,7 +187,7 @@ def evaluate(
                   in memory (the record lake).
     """
     at = Instant(to_us(as_of), to_us(known_at) if known_at else None)
-    clock = _Clock()
+    clock = StageClock()
     with clock.stage("plan"):
         typemap = build_typemap(policy, data.record_types())
         inscope = scope(data, policy, at)
@@ -289,7 +289,7 @@ def dependencies(
         build_typemap(policy, []),
         scope(data, policy, at),
         live_records(data, at, policy),
-        _Clock(),
+        StageClock(),
     )
     causes = plan.causes_of(np.unique(np.asarray(subjects, dtype=np.int64)))
     if plan.network is None:
@@ -336,7 +336,7 @@ def dependents(
         build_typemap(policy, []),
         inscope,
         live_records(data, at, policy),
-        _Clock(),
+        StageClock(),
     )
     seeds = np.unique(np.asarray(changed, dtype=np.int64))
     scored = inscope.semi_join(_ids(seeds), "sid").select("sid").to_pyarrow()["sid"]
@@ -365,7 +365,7 @@ class _Plan:
         typemap: TypeMap,
         inscope: ibis.Table,
         records: ibis.Table,
-        clock: _Clock,
+        clock: StageClock,
         keep_graph: bool = False,
     ) -> None:
         """keep_graph: hold the network graph after the propagation (for explanations)."""

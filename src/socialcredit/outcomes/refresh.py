@@ -21,7 +21,6 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,7 +29,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from socialcredit.engine import evaluate
-from socialcredit.engine.evaluate import dependencies, dependents
+from socialcredit.engine.evaluate import StageClock, dependencies, dependents
 from socialcredit.engine.outcome import Outcome
 from socialcredit.engine.scoring import Distribution, percentile_table
 from socialcredit.errors import NotFound
@@ -43,6 +42,7 @@ from socialcredit.store.db import STORE_LOCK, snapshot, writing
 from socialcredit.store.evaluations import Evaluation, insert_outcome_rows, latest_evaluation
 from socialcredit.store.policies import StoredPolicy, latest_policies
 from socialcredit.store.positions import LogPosition, log_position
+from socialcredit.store.refreshes import add_refresh
 from socialcredit.store.schema import (
     decisions,
     evaluations,
@@ -51,7 +51,6 @@ from socialcredit.store.schema import (
     overrides,
     record_status,
     records,
-    refreshes,
     relationships,
     subject_instants,
     subjects,
@@ -86,19 +85,6 @@ class CatchUp:
     refreshed: list[Refreshed] = field(default_factory=list)
     rebased: list[str] = field(default_factory=list)  # policies given a full run instead
     timings: dict[str, float] = field(default_factory=dict)
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
 def catch_up(
@@ -147,7 +133,7 @@ def _catch_up_once(
     cache: LiveData,
     on_commit: Callable[[Refreshed], None] | None,
 ) -> CatchUp | None:
-    clock = _Clock()
+    clock = StageClock()
     with clock.stage("position"), snapshot(engine) as (conn, instant):
         position = log_position(conn)
         serving = _serving(conn)
@@ -261,7 +247,7 @@ def _refresh(
     """Refresh one evaluation from its position to `position`; None when another process
     moved it meanwhile (the caller reads again)."""
     assert evaluation.position is not None and cache.data is not None
-    clock = _Clock()
+    clock = StageClock()
     started = time.perf_counter()
     policy = stored.policy
     with clock.stage("changes"), engine.connect() as conn:
@@ -320,17 +306,16 @@ def _refresh(
         )
         _mark_instants(conn, evaluation.id, affected, as_of, instant)
         seconds = time.perf_counter() - started
-        conn.execute(
-            refreshes.insert().values(
-                evaluation_id=evaluation.id,
-                at=instant,
-                records=new_records,
-                subjects=len(affected),
-                changes=changes,
-                seconds=round(seconds, 4),
-                position=position.as_json(),
-                decided=decided,
-            )
+        add_refresh(
+            conn,
+            evaluation.id,
+            instant,
+            new_records,
+            len(affected),
+            changes,
+            round(seconds, 4),
+            position,
+            decided,
         )
         made = save_notices(conn, pending, evaluation.id) if pending else []
     return Refreshed(

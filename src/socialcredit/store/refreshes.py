@@ -50,8 +50,10 @@ def add_refresh(
     changes: int,
     seconds: float,
     position: LogPosition,
+    decided: list[int] | None = None,
 ) -> int:
-    """Store one refresh (in the caller's transaction); returns its id."""
+    """Store one refresh (in the caller's transaction); returns its id. `decided`: the
+    subjects whose decisions it changed (what the gate index reloads)."""
     for field, value in (("records", records), ("subjects", subjects), ("changes", changes)):
         if value < 0:
             raise InvalidInput(field, f"{value} is negative")
@@ -67,6 +69,7 @@ def add_refresh(
             changes=changes,
             seconds=seconds,
             position=position.as_json(),
+            decided=decided,
         )
         .returning(refreshes.c.id)
     ).scalar_one()
