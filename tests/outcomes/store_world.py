@@ -25,16 +25,9 @@ from socialcredit.store.schema import (
     subjects,
 )
 from socialcredit.timeutil import now
+from tests.engine.test_properties import TYPES
 
 NOW = "2026-01-01T00:00:00Z"
-TYPES = [
-    "finance.late",
-    "finance.ok",
-    "civic.good",
-    "court.dishonest.a",
-    "court.paid",
-    "traffic.drunk",
-]
 KINDS = ["contact", "spouse", "household", "guardian", "legal_representative"]
 
 

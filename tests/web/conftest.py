@@ -116,12 +116,8 @@ def site(site_home: tuple[Settings, dict[str, str | None], str, str]) -> Iterato
     engine.dispose()
 
 
-@pytest.fixture
-def writable(
-    site_home: tuple[Settings, dict[str, str | None], str, str], tmp_path: Path
-) -> Iterator[Site]:
-    """A copy of the web tests' city of the test's own: these tests write."""
-    settings, keys, own, other = site_home
+def copied_home(settings: Settings, tmp_path: Path, **changes: Any) -> Settings:
+    """The settings of a copy of the web tests' city under `tmp_path`, for tests that write."""
     home = tmp_path / "scs-data"
     home.mkdir()
     # SQLite's backup, not a file copy: the shared store runs in WAL mode, and a copy of the main
@@ -131,7 +127,16 @@ def writable(
         source.backup(copy)
     source.close()
     copy.close()
-    copied = Settings(home=home)
+    return Settings(home=home, **changes)
+
+
+@pytest.fixture
+def writable(
+    site_home: tuple[Settings, dict[str, str | None], str, str], tmp_path: Path
+) -> Iterator[Site]:
+    """A copy of the web tests' city of the test's own: these tests write."""
+    settings, keys, own, other = site_home
+    copied = copied_home(settings, tmp_path)
     engine = create_engine(copied)
     yield Site(copied, engine, create_app(copied, engine), keys, own, other)
     engine.dispose()

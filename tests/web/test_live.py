@@ -9,7 +9,6 @@ import http.client
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from socialcredit.sharing import sessions
 from socialcredit.store.db import create_engine
 from tests.api.conftest import UNLIMITED
 from tests.api.test_live import NO_BROKER, add_decision_notice, add_refresh_of
-from tests.web.conftest import DESKTOP, Site, serving, session_of
+from tests.web.conftest import DESKTOP, Site, copied_home, serving, session_of
 
 ON = "Updating as it happens."
 OFF = "Live updates paused; reload the page for newer figures."
@@ -42,14 +41,7 @@ def live_site(
 ) -> Iterator[Site]:
     """A copy of the web tests' city of the test's own (these tests write), without a broker."""
     settings, keys, own, other = site_home
-    home = tmp_path / "scs-data"
-    home.mkdir()
-    source, copy = sqlite3.connect(settings.home / "scs.db"), sqlite3.connect(home / "scs.db")
-    with source, copy:
-        source.backup(copy)  # SQLite's backup: the shared store runs in WAL mode
-    source.close()
-    copy.close()
-    copied = Settings(home=home, nats_url=NO_BROKER)
+    copied = copied_home(settings, tmp_path, nats_url=NO_BROKER)
     engine = create_engine(copied)
     app = create_app(copied.model_copy(update=UNLIMITED), engine)
     yield Site(copied, engine, app, keys, own, other)
